@@ -30,6 +30,9 @@ run: index
 test: model
 	$(BIN)/python -m pytest
 
+bench: index
+	$(BIN)/assistant bench
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

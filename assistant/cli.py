@@ -25,8 +25,10 @@ app = typer.Typer(
 )
 corpus_app = typer.Typer(no_args_is_help=True, help="Check and list the corpus of joint projects.")
 model_app = typer.Typer(no_args_is_help=True, help="Build, locate and verify the embedding model.")
+index_app = typer.Typer(no_args_is_help=True, help="Build the search index.")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(model_app, name="model")
+app.add_typer(index_app, name="index")
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -120,6 +122,183 @@ def model_verify(
     typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if as_json else report.summary())
     if not report.passed:
         raise typer.Exit(1)
+
+
+@index_app.command("build")
+def index_build(
+    if_stale: Annotated[
+        bool, typer.Option("--if-stale", help="Do nothing when the current index is up to date.")
+    ] = False,
+) -> None:
+    """Build the index (BM25 + FAISS) from the corpus and the model, and make it current atomically."""
+    from assistant.embeddings import SentenceTransformerEmbeddings
+    from assistant.errors import IndexError_
+    from assistant.indexing import build_index, check_fresh, current_version, model_fingerprint, read_manifest
+
+    settings = _settings()
+    corpus = load_corpus(settings.corpus_dir)
+    spec = settings.model_spec
+    if if_stale:
+        try:
+            manifest = read_manifest(current_version(settings.index_dir))
+            check_fresh(manifest, corpus_digest=corpus.digest, model=spec, fingerprint=model_fingerprint(spec))
+            typer.echo(f"index up to date: {manifest.version}")
+            return
+        except IndexError_ as reason:
+            typer.echo(f"rebuilding: {reason}")
+    embedder = SentenceTransformerEmbeddings(spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size)
+    path = build_index(settings.index_dir, corpus, embedder, show_progress=sys.stderr.isatty())
+    manifest = read_manifest(path)
+    typer.echo(
+        f"index built: {path} ({manifest.projects} projects, {manifest.passages} passages, "
+        f"{manifest.build_seconds:.1f} s, model {manifest.model})"
+    )
+
+
+@app.command("ask")
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, as a resident would type it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as POST /v1/ask.")] = False,
+    session: Annotated[str | None, typer.Option("--session", help="Session id for follow-ups.")] = None,
+) -> None:
+    """Answer one question, exactly as the API does."""
+    from assistant.service import Assistant
+
+    result = Assistant.load(_settings()).ask(question, session_id=session)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+        return
+    typer.echo(result.answer)
+    if result.citations:
+        typer.echo("\n" + "\n".join(f"[{i}] {c.project_id}  {c.name}" for i, c in enumerate(result.citations, 1)))
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: ASSISTANT_HOST, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: ASSISTANT_PORT, 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API (and later the widget) with uvicorn; refuses a stale index."""
+    import uvicorn
+
+    from assistant.indexing import check_fresh, current_version, model_fingerprint, read_manifest
+
+    settings = _settings()
+    corpus = load_corpus(settings.corpus_dir)
+    spec = settings.model_spec
+    check_fresh(
+        read_manifest(current_version(settings.index_dir)),
+        corpus_digest=corpus.digest,
+        model=spec,
+        fingerprint=model_fingerprint(spec),
+    )
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command("tune")
+def tune_command(
+    questions: Annotated[Path | None, typer.Option(help="Tuning questions (default: eval/tuning/).")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the parameters (default: the shipped file).")
+    ] = None,
+    max_false_abstention: Annotated[float, typer.Option(help="Tolerated false abstentions on the tuning set.")] = 0.03,
+) -> None:
+    """Choose fusion, abstention threshold and list width on the tuning questions; write them."""
+    from assistant.config import ROOT
+    from assistant.params import RetrievalParams, default_params_path, save_params
+    from assistant.questions import load_questions
+    from assistant.service import Assistant
+    from assistant.tuning import tune
+
+    settings = _settings()
+    assistant = Assistant.load(settings, params=RetrievalParams())  # tuning starts from the defaults
+    items = load_questions([questions or ROOT / "eval" / "tuning"], set(assistant.corpus.projects))
+    params = tune(assistant, items, max_false_abstention=max_false_abstention)
+    target = output or settings.retrieval_params or default_params_path()
+    save_params(params, target)
+    chosen = params.measured["chosen"]
+    typer.echo(
+        f"tuned on {params.measured['questions']} questions: fusion {params.fusion} (weight {params.lexical_weight}), "
+        f"hit@1 {chosen['hit_at_1']:.3f}; threshold {params.threshold:.3f} abstains on "
+        f"{params.measured['tuning_abstention_recall']:.1%} of out-of-scope, "
+        f"{params.measured['tuning_false_abstention_rate']:.1%} false; confidence AUC "
+        f"{params.measured['confidence_auc']} (top dense alone {params.measured['dense_top_auc']}); "
+        f"list margin {params.list_margin}\nwritten to {target}"
+    )
+
+
+@app.command("eval")
+def eval_command(
+    questions: Annotated[
+        list[Path] | None,
+        typer.Option("--questions", help="Question file or folder (repeatable; default eval/questions/)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print all figures as JSON.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write report.html and report.md into this folder.")
+    ] = None,
+) -> None:
+    """Run the questions through the same code path as /v1/ask and report the metrics."""
+    from assistant.config import ROOT
+    from assistant.evaluation import compute_metrics, failures, run_questions
+    from assistant.questions import load_questions
+    from assistant.service import Assistant
+
+    settings = _settings()
+    assistant = Assistant.load(settings)
+    assistant.warm_up()
+    items = load_questions(questions or [ROOT / "eval" / "questions"], set(assistant.corpus.projects))
+    outcomes = run_questions(assistant, items)
+    metrics = compute_metrics(outcomes)
+    if as_json:
+        payload = {"metrics": metrics.__dict__, "failures": failures(outcomes)}
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    typer.echo(
+        f"{metrics.questions} questions ({metrics.in_scope} in scope, {metrics.out_of_scope} out of scope)\n"
+        f"hit@1 {metrics.hit_at_1:.3f}  recall@3 {metrics.recall_at_3:.3f}  MRR {metrics.mrr:.3f}\n"
+        f"abstention: precision {metrics.abstention_precision:.3f}  recall {metrics.abstention_recall:.3f}  "
+        f"false-abstention rate {metrics.false_abstention_rate:.3f}\n"
+        f"latency p50 {metrics.latency_p50_ms:.1f} ms  p95 {metrics.latency_p95_ms:.1f} ms"
+    )
+    for lang, row in metrics.by_lang.items():
+        typer.echo(f"  {lang:8} n={row['questions']:3.0f}  accuracy {row['accuracy']:.3f}  hit@1 {row['hit_at_1']:.3f}")
+
+
+@app.command("bench")
+def bench(
+    questions: Annotated[Path | None, typer.Option(help="Question file or folder (default: eval/questions/).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Time /v1/ask over real HTTP against the floor (one query embedding)."""
+    from assistant.bench import run_bench
+    from assistant.config import ROOT
+    from assistant.questions import load_questions
+
+    settings = _settings()
+    corpus = load_corpus(settings.corpus_dir)
+    items = load_questions([questions or ROOT / "eval" / "questions"], set(corpus.projects))
+    result = run_bench(settings, [q.question for q in items if not q.follow_up_of])
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    typer.echo(
+        f"{result.questions} questions, one at a time over HTTP on loopback\n"
+        f"floor (one query embedding, in-process): p50 {result.floor_p50_ms:.1f} ms\n"
+        f"/v1/ask, new questions:      p50 {result.new_p50_ms:.1f} ms  p95 {result.new_p95_ms:.1f} ms  "
+        f"({result.ratio_to_floor}x the floor)\n"
+        f"/v1/ask, repeated questions: p50 {result.repeated_p50_ms:.1f} ms  p95 {result.repeated_p95_ms:.1f} ms"
+    )
 
 
 def main() -> None:

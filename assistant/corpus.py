@@ -19,7 +19,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -125,6 +125,8 @@ class Agreement(_Strict):
 
     name: str
     name_en: str
+    keywords: list[str] = Field(default_factory=list)
+    """Everyday words for the category, used to answer list questions (「子育ての事業を全部」)."""
 
 
 class PolicyItem(_Strict):
@@ -132,6 +134,8 @@ class PolicyItem(_Strict):
 
     name: str
     name_en: str
+    name_easy: str = ""
+    keywords: list[str] = Field(default_factory=list)
     agreements: list[Agreement] = Field(min_length=1)
 
 
@@ -143,6 +147,13 @@ class PolicyArea(_Strict):
     items: list[PolicyItem] = Field(min_length=1)
 
 
+class GlossaryEntry(_Strict):
+    """A municipality word in English and in やさしい日本語."""
+
+    en: str
+    easy: str
+
+
 class Zone(_Strict):
     """The settlement-and-independence zone and its policy hierarchy (``corpus/zone.yaml``)."""
 
@@ -151,6 +162,13 @@ class Zone(_Strict):
     centre_city: str
     members: list[str] = Field(min_length=1)
     policy_areas: list[PolicyArea] = Field(min_length=1)
+    glossary: dict[str, GlossaryEntry] = Field(default_factory=dict)
+    outside_places: list[str] = Field(default_factory=list)
+    zone_places: list[str] = Field(default_factory=list)
+
+    def items(self) -> list[PolicyItem]:
+        """Every policy item (医療, 福祉 …), in table order."""
+        return [item for area in self.policy_areas for item in area.items]
 
     def hierarchy(self) -> set[tuple[str, str, str]]:
         """Every (policy area, policy item, agreement) triple the zone defines."""
@@ -175,15 +193,37 @@ class Zone(_Strict):
         return japanese_name
 
 
+class OutOfScopeTopic(_Strict):
+    """A topic residents ask about that no joint project covers (``corpus/out_of_scope.yaml``)."""
+
+    id: str
+    description: str
+    examples: list[str] = Field(min_length=3)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not PROJECT_ID.match(value):
+            raise ValueError(f"{value!r} is not lower-case and hyphenated")
+        return value
+
+
+class OutOfScope(_Strict):
+    """The file of out-of-scope topics."""
+
+    topics: list[OutOfScopeTopic] = Field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Corpus:
-    """A validated corpus: the zone, the projects by id (file order), and the source text."""
+    """A validated corpus: the zone, the projects by id (source-table order), out-of-scope topics, the source text."""
 
     zone: Zone
     projects: dict[str, Project]
     source_text: str
     source_file: str
     digest: str
+    out_of_scope: list[OutOfScopeTopic] = field(default_factory=list)
 
     def get(self, project_id: str) -> Project | None:
         """The project with this id, or None."""
@@ -201,7 +241,7 @@ def join_source_lines(text: str) -> str:
 def corpus_files(root: Path) -> list[Path]:
     """The files whose content defines the corpus, in a stable order."""
     files = sorted((root / "projects").glob("*.yaml"))
-    files += [root / "zone.yaml", *sorted((root / "source").glob("*.txt"))]
+    files += [root / "zone.yaml", root / "out_of_scope.yaml", *sorted((root / "source").glob("*.txt"))]
     return [f for f in files if f.is_file()]
 
 
@@ -284,9 +324,15 @@ def _check_project(
         triple = (project.policy_area, project.policy_item, project.agreement)
         if triple not in zone.hierarchy():
             problems.append(
-                f"{shown}: fields 'policy_area/policy_item/agreement': {' › '.join(triple)} "
-                "is not in corpus/zone.yaml"
+                f"{shown}: fields 'policy_area/policy_item/agreement': {' › '.join(triple)} is not in corpus/zone.yaml"
             )
+    if zone is not None:
+        for word in project.municipalities:
+            if word not in zone.glossary:
+                problems.append(
+                    f"{shown}: field 'municipalities': {word!r} has no English / やさしい日本語 form in "
+                    "corpus/zone.yaml (glossary)"
+                )
     expected_path = [*project.category_path, project.name]
     if project.source.path != expected_path:
         problems.append(f"{shown}: field 'source.path': expected {expected_path}, found {project.source.path}")
@@ -362,8 +408,45 @@ def load_corpus(root: Path) -> Corpus:
         problems.extend(_check_project(shown, path, project, zone, source_text, source_file))
         projects[project.id] = project
 
+    out_of_scope = _load_out_of_scope(root, projects, problems)
     if problems or zone is None or source_text is None:
         raise CorpusError(problems)
-    return Corpus(
-        zone=zone, projects=projects, source_text=raw_source, source_file=source_file, digest=corpus_digest(root)
+    # The order of the source table (page, then where the name stands), as staff read it.
+    text = source_text
+    projects = dict(
+        sorted(projects.items(), key=lambda kv: (kv[1].source.page, text.find(join_source_lines(kv[1].name))))
     )
+    return Corpus(
+        zone=zone,
+        projects=projects,
+        source_text=raw_source,
+        source_file=source_file,
+        digest=corpus_digest(root),
+        out_of_scope=out_of_scope,
+    )
+
+
+def _load_out_of_scope(root: Path, projects: dict[str, Project], problems: list[str]) -> list[OutOfScopeTopic]:
+    """The optional ``out_of_scope.yaml``: unique ids, and no example that is also a project's example."""
+    path = root / "out_of_scope.yaml"
+    if not path.is_file():
+        return []
+    shown = _shown(path, root)
+    data = _read_yaml(path, shown, problems)
+    if data is None:
+        return []
+    try:
+        topics = OutOfScope.model_validate(data).topics
+    except ValidationError as exc:
+        problems.extend(_validation_problems(shown, exc))
+        return []
+    project_examples = {unicodedata.normalize("NFKC", e) for p in projects.values() for e in p.examples}
+    seen: set[str] = set()
+    for n, topic in enumerate(topics):
+        if topic.id in seen:
+            problems.append(f"{shown}: field 'topics.{n}.id': duplicate id {topic.id!r}")
+        seen.add(topic.id)
+        for example in topic.examples:
+            if unicodedata.normalize("NFKC", example) in project_examples:
+                problems.append(f"{shown}: topic {topic.id!r}: example {example!r} is also a project's example")
+    return topics

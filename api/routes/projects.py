@@ -1,0 +1,50 @@
+"""``GET /v1/projects`` and ``GET /v1/projects/{id}``: the joint projects themselves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import AssistantDep
+from assistant.corpus import Project
+from assistant.errors import NotFoundError
+
+router = APIRouter(prefix="/v1", tags=["projects"])
+
+
+class ProjectSummary(BaseModel):
+    """One line of the project list."""
+
+    id: str
+    name: str
+    name_en: str
+    category_path: list[str]
+    status: str
+    municipalities: list[str]
+    page: int
+
+
+@router.get("/projects", response_model=list[ProjectSummary], summary="List the joint projects")
+def list_projects(assistant: AssistantDep) -> list[ProjectSummary]:
+    """Every joint project, in the order of the source table."""
+    return [
+        ProjectSummary(
+            id=p.id,
+            name=p.name,
+            name_en=p.name_en,
+            category_path=p.category_path,
+            status=p.status,
+            municipalities=p.municipalities,
+            page=p.source.page,
+        )
+        for p in assistant.corpus.projects.values()
+    ]
+
+
+@router.get("/projects/{project_id}", response_model=Project, summary="One joint project, every field")
+def get_project(project_id: str, assistant: AssistantDep) -> Project:
+    """One joint project with all its corpus fields."""
+    project = assistant.corpus.get(project_id)
+    if project is None:
+        raise NotFoundError(f"no joint project with id {project_id!r}; GET /v1/projects lists them")
+    return project

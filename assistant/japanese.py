@@ -1,0 +1,133 @@
+"""Japanese (and mixed) text into search tokens, with fugashi and unidic-lite.
+
+Each word gives its lemma (``子ども`` → ``子供``) and its kana reading (``コドモ``), so a
+question in kana only meets kanji text. Readings of a whole hiragana question are often
+segmented differently from the kanji text (「かいごにんてい」 vs 「介護認定」), so the reading of
+the whole text also contributes kana bigrams, which match whatever the segmentation.
+Particles, auxiliaries, symbols and fillers are dropped; Latin words are lower-cased.
+
+Example::
+
+    analyzer = TextAnalyzer()
+    analyzer.tokens("びょうじほいく")   # ['鋲', 'r:ビョウ', ..., 'k:ビョ', 'k:ョウ', ...]
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from typing import Any, NamedTuple
+
+_DROP_POS1 = {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "フィラー"}
+_SYMBOL_POS1 = {"補助記号", "記号", "空白"}
+_KATAKANA = re.compile(r"^[\u30a0-\u30ff]+$")
+_LATIN = re.compile(r"^[a-z0-9][a-z0-9'\-]*$")
+_KANA_ONLY = re.compile(r"[\u3041-\u309f\u30a0-\u30ffー]+")
+_HIRAGANA_TO_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(0x3041, 0x3097)})
+
+# Words too general to tell one project from another; BM25's idf handles most, these it cannot.
+_STOP_LEMMAS = {
+    "する", "為る", "ある", "有る", "在る", "いる", "居る", "なる", "成る", "こと", "事", "もの", "物", "ない", "無い",
+    "できる", "出来る", "教える", "いい", "良い", "よい", "思う", "この", "その", "あの", "どの", "これ", "それ",
+    "あれ", "ここ", "そこ", "どこ", "何", "なに", "ください", "下さる", "くださる", "ほしい", "欲しい", "です",
+    "ます", "知る", "分かる", "わかる", "聞く", "方", "よう", "様", "とき", "時", "ところ", "所", "人",
+}  # fmt: skip
+_STOP_LATIN = {
+    "a", "an", "the", "is", "are", "was", "be", "to", "of", "in", "on", "for", "and", "or", "i", "my", "me",
+    "you", "your", "we", "our", "it", "its", "can", "do", "does", "how", "what", "where", "when", "who", "which",
+    "there", "this", "that", "with", "at", "from", "any", "get", "about", "if", "im", "i'm", "please", "tell",
+    "want", "need", "know", "have", "has", "some", "they", "them", "their", "will", "would", "should", "could",
+    "by", "as", "so", "not", "no", "yes", "is there", "e",
+}  # fmt: skip
+
+
+class Morpheme(NamedTuple):
+    """One word as fugashi segments it."""
+
+    surface: str
+    lemma: str
+    reading: str
+    content: bool
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower-cased, whitespace collapsed: the form every comparison uses."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def to_katakana(text: str) -> str:
+    """Hiragana → katakana; other characters unchanged."""
+    return text.translate(_HIRAGANA_TO_KATAKANA)
+
+
+def _stem_latin(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+class TextAnalyzer:
+    """Turns text into BM25 tokens. The fugashi ``Tagger`` loads on first use and is shared behind a lock."""
+
+    def __init__(self, *, kana_bigrams: bool = True) -> None:
+        self.kana_bigrams = kana_bigrams
+        self._tagger: Any = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the dictionary now (it is otherwise loaded on first use)."""
+        self._ensure_tagger()
+
+    def _ensure_tagger(self) -> Any:
+        if self._tagger is None:
+            import fugashi
+
+            self._tagger = fugashi.Tagger()
+        return self._tagger
+
+    def morphemes(self, text: str) -> list[Morpheme]:
+        """Every morpheme of the normalized text, with lemma, katakana reading and whether it carries content."""
+        out: list[Morpheme] = []
+        with self._lock:
+            tagger = self._ensure_tagger()
+            for word in tagger(normalize(text)):
+                feature = word.feature
+                surface = word.surface
+                pos1 = feature.pos1 or ""
+                lemma = (feature.lemma or surface).split("-", 1)[0]
+                reading = feature.kana or ""
+                if _KANA_ONLY.fullmatch(surface):
+                    reading = to_katakana(surface)  # a kana word is its own reading, whatever the dictionary guessed
+                content = pos1 not in _DROP_POS1 or bool(_LATIN.match(surface))
+                if pos1 in _SYMBOL_POS1:
+                    reading = ""
+                out.append(Morpheme(surface, lemma, reading if _KATAKANA.match(reading or "-") else "", content))
+        return out
+
+    def reading(self, text: str) -> str:
+        """The katakana reading of the whole text (symbols and spaces dropped)."""
+        return "".join(m.reading for m in self.morphemes(text))
+
+    def tokens(self, text: str) -> list[str]:
+        """BM25 tokens: lemmas, ``r:``readings, ``k:``kana bigrams of the whole reading, Latin stems."""
+        tokens: list[str] = []
+        morphemes = self.morphemes(text)
+        for m in morphemes:
+            if not m.content:
+                continue
+            if _LATIN.match(m.surface):
+                if m.surface not in _STOP_LATIN and len(m.surface) > 1:
+                    tokens.append(_stem_latin(m.surface))
+                continue
+            if m.lemma in _STOP_LEMMAS or m.surface in _STOP_LEMMAS:
+                continue
+            tokens.append(m.lemma)
+            if m.reading:
+                tokens.append(f"r:{m.reading}")
+        if self.kana_bigrams:
+            joined = "".join(m.reading for m in morphemes)
+            tokens.extend(f"k:{joined[i : i + 2]}" for i in range(len(joined) - 1))
+        return tokens

@@ -1,0 +1,103 @@
+"""Evaluation and tuning question sets: JSON Lines, one question per line.
+
+Each line: ``{"id", "question", "expected": [project ids, best first; empty = must abstain],
+"lang", "kind", "follow_up_of": id of the earlier question in the same conversation (optional)}``.
+
+``eval/questions/`` is the held-out set that measures the assistant; ``eval/tuning/`` is the
+separate set that parameters are chosen on (``assistant tune``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.errors import AssistantError
+
+KINDS = ("polite", "casual", "hiragana", "typo", "list", "follow_up", "out_of_scope", "injection")
+LANGS = ("ja", "ja-easy", "en", "vi", "pt", "zh")
+
+
+class QuestionSetError(AssistantError):
+    """Raised when a question file is malformed; lists every problem with file and line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the question set:\n" + "\n".join(problems))
+
+
+class EvalQuestion(BaseModel):
+    """One question with what a correct answer cites."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    expected: list[str]
+    lang: str
+    kind: str
+    follow_up_of: str | None = None
+    file: str = ""
+    line: int = 0
+
+    @property
+    def in_scope(self) -> bool:
+        """True when some project answers it."""
+        return bool(self.expected)
+
+
+def question_files(target: Path) -> list[Path]:
+    """The ``.jsonl`` files of a folder (sorted), or the one file given."""
+    return sorted(target.glob("*.jsonl")) if target.is_dir() else [target]
+
+
+def load_questions(targets: list[Path], project_ids: set[str]) -> list[EvalQuestion]:
+    """Read and check question files.
+
+    Raises:
+        QuestionSetError: bad JSON, missing or unknown fields, unknown project ids, duplicate ids,
+            or a follow-up whose earlier question is missing — every problem with file and line.
+    """
+    problems: list[str] = []
+    questions: list[EvalQuestion] = []
+    seen: dict[str, str] = {}
+    files = [f for target in targets for f in question_files(target)]
+    if not files:
+        raise QuestionSetError([f"{', '.join(map(str, targets))}: no .jsonl question files"])
+    for path in files:
+        if not path.is_file():
+            problems.append(f"{path}: no such file")
+            continue
+        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not raw.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(raw)
+                question = EvalQuestion.model_validate({**data, "file": path.name, "line": number})
+            except json.JSONDecodeError as exc:
+                problems.append(f"{where}: not valid JSON ({exc.msg})")
+                continue
+            except ValidationError as exc:
+                for error in exc.errors():
+                    field = ".".join(str(p) for p in error["loc"])
+                    problems.append(f"{where}: field '{field}': {error['msg']}")
+                continue
+            unknown = [pid for pid in question.expected if pid not in project_ids]
+            if unknown:
+                problems.append(f"{where}: field 'expected': unknown project id(s) {unknown}")
+            if question.kind not in KINDS:
+                problems.append(f"{where}: field 'kind': {question.kind!r} is not one of {', '.join(KINDS)}")
+            if question.lang not in LANGS:
+                problems.append(f"{where}: field 'lang': {question.lang!r} is not one of {', '.join(LANGS)}")
+            if question.id in seen:
+                problems.append(f"{where}: field 'id': duplicate id {question.id!r} (also {seen[question.id]})")
+            if question.follow_up_of and question.follow_up_of not in seen:
+                problems.append(f"{where}: field 'follow_up_of': {question.follow_up_of!r} is not an earlier question")
+            seen[question.id] = where
+            questions.append(question)
+    if problems:
+        raise QuestionSetError(problems)
+    return questions

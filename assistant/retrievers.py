@@ -1,0 +1,179 @@
+"""Dense, lexical and fused retrieval over projects, as LangChain ``BaseRetriever``\\ s.
+
+- :class:`DenseRetriever`: the question's embedding against every passage (FAISS inner
+  product); a project scores its best passage.
+- :class:`LexicalRetriever`: BM25 over one document per project, on fugashi tokens. Scores
+  are divided by the question's own BM25 ceiling (the sum of its tokens' idf × (k1 + 1)), so
+  they read as "how much of the question the project covers", from 0 to 1, whatever the
+  question's length or language; words the corpus never uses lower it.
+- :class:`HybridRetriever`: dense + ``lexical_weight`` × lexical coverage (or reciprocal-rank
+  fusion, or one side alone, for comparison). The method and weight are chosen by measurement
+  (``assistant tune``), not by hand; see ``assistant/data/retrieval_params.json``.
+
+Each returns project-level ``Document``\\ s, best first, with ``project_id`` and the scores
+in their metadata. :meth:`HybridRetriever.search` gives the same as arrays, for the service.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from assistant.embeddings import SentenceTransformerEmbeddings
+from assistant.indexing import SearchIndex
+from assistant.japanese import TextAnalyzer
+
+Floats = npt.NDArray[np.float64]
+Fusion = Literal["linear", "rrf", "dense", "lexical"]
+
+
+class _ProjectRetriever(BaseRetriever):
+    """Shared plumbing: project scores → ranked project documents."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: SearchIndex
+    k: int = 3
+
+    def project_scores(self, query: str) -> Floats:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _documents(self, scores: Floats, extra: dict[str, Floats] | None = None) -> list[Document]:
+        order = np.argsort(-scores, kind="stable")[: self.k]
+        docs = []
+        for position in order:
+            meta: dict[str, Any] = {"project_id": self.index.project_ids[position], "score": float(scores[position])}
+            for name, values in (extra or {}).items():
+                meta[name] = float(values[position])
+            docs.append(Document(page_content=self.index.documents[position].page_content, metadata=meta))
+        return docs
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return self._documents(self.project_scores(query))
+
+
+class DenseRetriever(_ProjectRetriever):
+    """Embedding similarity; a project's score is its closest passage's cosine."""
+
+    embedder: SentenceTransformerEmbeddings
+
+    def project_scores(self, query: str) -> Floats:
+        vector = self.embedder.encode_query(query)
+        return self.scores_for_vector(vector)
+
+    def negative_for_vector(self, vector: npt.NDArray[np.float32]) -> tuple[float, str | None]:
+        """The closest out-of-scope example's cosine and its topic (0 and None without any)."""
+        negatives = self.index.negatives
+        if negatives is None or negatives.ntotal == 0:
+            return 0.0, None
+        sims, ids = negatives.search(vector.reshape(1, -1), 1)
+        return float(sims[0][0]), self.index.negative_topics[int(ids[0][0])]
+
+    def scores_for_vector(self, vector: npt.NDArray[np.float32]) -> Floats:
+        """Per-project best-passage cosine for an already embedded question."""
+        n = self.index.vectors.ntotal
+        sims, ids = self.index.vectors.search(vector.reshape(1, -1), n)
+        scores = np.full(len(self.index.project_ids), -1.0)
+        np.maximum.at(scores, self.index.passage_project[ids[0]], sims[0].astype(np.float64))
+        return scores
+
+
+class LexicalRetriever(_ProjectRetriever):
+    """BM25 on fugashi tokens, as a share of the question's own BM25 ceiling."""
+
+    analyzer: TextAnalyzer
+
+    def project_scores(self, query: str) -> Floats:
+        return self.coverage(self.analyzer.tokens(query))
+
+    def coverage(self, tokens: list[str]) -> Floats:
+        """Each project's BM25 score over the question's ceiling, in [0, 1]."""
+        if not tokens:
+            return np.zeros(len(self.index.project_ids))
+        raw = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
+        return raw / self.ceiling(tokens)
+
+    def ceiling(self, tokens: list[str]) -> float:
+        """The most a document could score for these tokens: Σ idf × (k1 + 1).
+
+        Tokens the corpus never uses count with the idf of an unseen word, so a question
+        made of words no project has stays low.
+        """
+        n = self.index.lexical_documents
+        k1 = float(self.index.bm25.k1)
+        total = 0.0
+        for token in tokens:
+            df = self.index.document_frequency.get(token, 0)
+            total += math.log(1 + (n - df + 0.5) / (df + 0.5)) * (k1 + 1)
+        return total
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """One question's scores over all projects (index order) and the ranking they give."""
+
+    dense: Floats
+    lexical: Floats
+    fused: Floats
+    order: list[int]
+    tokens: list[str]
+    negative: float = 0.0
+    negative_topic: str | None = None
+
+    def top(self, n: int = 1) -> list[int]:
+        """Positions of the best ``n`` projects."""
+        return self.order[:n]
+
+
+class HybridRetriever(_ProjectRetriever):
+    """Dense and lexical scores fused per project.
+
+    Example::
+
+        retriever = HybridRetriever(index=index, dense=dense, lexical=lexical, lexical_weight=1.0)
+        retriever.invoke("子どもが熱を出して保育園に行けない")[0].metadata["project_id"]  # 'sick-child-care'
+    """
+
+    dense: DenseRetriever
+    lexical: LexicalRetriever
+    fusion: Fusion = "linear"
+    lexical_weight: float = 1.0
+    rrf_k: int = 60
+
+    def search(self, query: str) -> Retrieval:
+        """Score every project for ``query``."""
+        vector = self.dense.embedder.encode_query(query)
+        dense = self.dense.scores_for_vector(vector)
+        negative, topic = self.dense.negative_for_vector(vector)
+        tokens = self.lexical.analyzer.tokens(query)
+        lexical = self.lexical.coverage(tokens)
+        fused = self.fuse(dense, lexical)
+        order = [int(i) for i in np.argsort(-fused, kind="stable")]
+        return Retrieval(dense, lexical, fused, order, tokens, negative, topic)
+
+    def fuse(self, dense: Floats, lexical: Floats) -> Floats:
+        """Combine the two score vectors by the configured method."""
+        if self.fusion == "dense":
+            return dense
+        if self.fusion == "lexical":
+            return lexical + 1e-6 * dense  # dense only breaks ties (e.g. all-zero lexical scores)
+        if self.fusion == "rrf":
+            rank_d = np.argsort(np.argsort(-dense, kind="stable"), kind="stable")
+            rank_l = np.argsort(np.argsort(-lexical, kind="stable"), kind="stable")
+            return np.asarray(1.0 / (self.rrf_k + rank_d + 1) + 1.0 / (self.rrf_k + rank_l + 1), dtype=np.float64)
+        return dense + self.lexical_weight * lexical
+
+    def project_scores(self, query: str) -> Floats:
+        return self.search(query).fused
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        result = self.search(query)
+        return self._documents(result.fused, {"dense": result.dense, "lexical": result.lexical})

@@ -1,0 +1,104 @@
+"""The index: built from corpus and model, swapped atomically, refused when stale."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.corpus import load_corpus
+from assistant.errors import IndexError_, StaleIndexError
+from assistant.indexing import CURRENT, build_index, current_version, load_index, model_fingerprint, read_manifest
+from tests.conftest import CliRunner
+
+pytestmark = pytest.mark.slow
+
+
+def test_manifest_records_what_the_index_was_built_from(settings, built_index: Path) -> None:  # type: ignore[no-untyped-def]
+    manifest = read_manifest(built_index)
+    corpus = load_corpus(settings.corpus_dir)
+    assert manifest.corpus_digest == corpus.digest
+    assert manifest.model == settings.model_spec and manifest.dimension == 384
+    assert manifest.projects == 25 and manifest.passages > 25 * 5 and manifest.negatives > 0
+    assert current_version(settings.index_dir) == built_index
+    for name in ("vectors.faiss", "negatives.faiss", "bm25", "passages.jsonl", "documents.jsonl", "manifest.json"):
+        assert (built_index / name).exists(), name
+
+
+def test_a_rebuild_swaps_current_atomically_and_prunes(tmp_path: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
+    corpus = load_corpus(settings.corpus_dir)
+    first = build_index(tmp_path, corpus, embedder, show_progress=False)
+    second = build_index(tmp_path, corpus, embedder, show_progress=False)
+    assert (tmp_path / CURRENT).read_text().strip() == second.name
+    assert not list(tmp_path.glob(".*building*")) and not list(tmp_path.glob(f".{CURRENT}.*"))
+    assert first.exists() or first.name == second.name  # older versions are kept (a few) or replaced
+
+
+def test_a_stale_index_is_refused_with_the_reason(
+    tmp_path: Path, settings, built_index: Path, corpus_copy: Path
+) -> None:  # type: ignore[no-untyped-def]
+    path = corpus_copy / "projects" / "shared-taxi.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["aliases"].append("のりあい")
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    changed = load_corpus(corpus_copy)
+    with pytest.raises(StaleIndexError, match="the corpus has changed since it was built"):
+        load_index(
+            settings.index_dir,
+            corpus_digest=changed.digest,
+            model=settings.model_spec,
+            fingerprint=model_fingerprint(settings.model_spec),
+        )
+    with pytest.raises(StaleIndexError, match="built with the model"):
+        load_index(
+            settings.index_dir,
+            corpus_digest=load_corpus(settings.corpus_dir).digest,
+            model="other/model",
+            fingerprint="hub:other/model",
+        )
+
+
+def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexError_, match="run `assistant index build`"):
+        current_version(tmp_path)
+
+
+def test_serve_refuses_a_stale_index(settings, built_index: Path, corpus_copy: Path, run_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
+    path = corpus_copy / "projects" / "bulky-waste.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    env = {
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_CORPUS_DIR": str(corpus_copy),
+        "ASSISTANT_EMBEDDING_MODEL": settings.model_spec,
+    }
+    result = run_cli("serve", "--port", "8799", env=env, timeout=120)
+    assert result.returncode == 2
+    assert "is stale: the corpus has changed since it was built" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_index_build_if_stale_does_nothing_when_current(settings, built_index: Path, run_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
+    env = {"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_EMBEDDING_MODEL": settings.model_spec}
+    result = run_cli("index", "build", "--if-stale", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"index up to date: {built_index.name}")
+
+
+def test_cli_ask_json_is_the_api_answer(settings, built_index: Path, client, run_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
+    question = "手話を習ってみたいのですが、講座はありますか"
+    env = {"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_EMBEDDING_MODEL": settings.model_spec}
+    result = run_cli("ask", question, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    cli = json.loads(result.stdout)
+    api = client.post("/v1/ask", json={"question": question}).json()
+    assert cli.keys() == api.keys()
+    for key in ("answer", "abstained", "lang", "answer_lang", "citations", "confidence"):
+        assert cli[key] == api[key], key
+
+
+def test_cli_ask_rejects_an_empty_question(settings, built_index: Path, run_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
+    env = {"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_EMBEDDING_MODEL": settings.model_spec}
+    result = run_cli("ask", "   ", env=env)
+    assert result.returncode == 2 and "'question' is empty" in result.stderr and "Traceback" not in result.stderr
