@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench eval clean
+.PHONY: install model index run test lint bench eval chromium clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -27,11 +28,22 @@ index: model
 run: index
 	$(BIN)/assistant serve
 
-test: model
+# Browser tests use Debian's chromium (Playwright's own browser download cannot work here) and a
+# Japanese font, so the report screenshot shows real characters.
+chromium:
+	@command -v chromium >/dev/null && fc-list :lang=ja | grep -q . || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
+
+test: model chromium
 	$(BIN)/python -m pytest
 
 bench: index
 	$(BIN)/assistant bench
+
+# The staff report of the held-out questions (open eval/reports/latest/report.html), with the gate.
+eval: index
+	$(BIN)/assistant eval --report eval/reports/latest --gate eval/gate.json
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -247,32 +249,78 @@ def eval_command(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write report.html and report.md into this folder.")
     ] = None,
+    compare_mode: Annotated[
+        bool, typer.Option("--compare", help="Also run dense only, lexical only and each --model, side by side.")
+    ] = False,
+    models: Annotated[
+        list[str] | None, typer.Option("--model", help="Another embedding model to compare (repeatable).")
+    ] = None,
+    gate: Annotated[Path | None, typer.Option("--gate", help="Exit 1 if the metrics break this gate file.")] = None,
 ) -> None:
     """Run the questions through the same code path as /v1/ask and report the metrics."""
+    from assistant.comparison import Gate, compare, evaluate
     from assistant.config import ROOT
-    from assistant.evaluation import compute_metrics, failures, run_questions
+    from assistant.evaluation import failures
     from assistant.questions import load_questions
+    from assistant.report import write_report
     from assistant.service import Assistant
 
     settings = _settings()
+    known = set(load_corpus(settings.corpus_dir).projects)
+    items = load_questions(questions or [ROOT / "eval" / "questions"], known)  # bad files fail before the model loads
+    tuning = load_questions([ROOT / "eval" / "tuning"], known) if compare_mode or models else []
     assistant = Assistant.load(settings)
-    assistant.warm_up()
-    items = load_questions(questions or [ROOT / "eval" / "questions"], set(assistant.corpus.projects))
-    outcomes = run_questions(assistant, items)
-    metrics = compute_metrics(outcomes)
+    if compare_mode or models:
+        runs = compare(assistant, items, tuning, models=models)
+    else:
+        runs = [evaluate("hybrid (shipped)", assistant, items)]
+    main = runs[0].metrics
+
+    if report:
+        manifest = assistant.index.manifest
+        meta = {
+            "command": "assistant eval"
+            + (" --compare" if compare_mode else "")
+            + "".join(f" --model {m}" for m in models or []),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "questions": ", ".join(str(q) for q in questions or [ROOT / "eval" / "questions"]),
+            "index": manifest.version,
+            "model": manifest.model,
+        }
+        html_path, md_path = write_report(report, runs, title="Joint-services assistant: evaluation", meta=meta)
+        typer.echo(f"report: {html_path} and {md_path}", err=as_json)
     if as_json:
-        payload = {"metrics": metrics.__dict__, "failures": failures(outcomes)}
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    typer.echo(
-        f"{metrics.questions} questions ({metrics.in_scope} in scope, {metrics.out_of_scope} out of scope)\n"
-        f"hit@1 {metrics.hit_at_1:.3f}  recall@3 {metrics.recall_at_3:.3f}  MRR {metrics.mrr:.3f}\n"
-        f"abstention: precision {metrics.abstention_precision:.3f}  recall {metrics.abstention_recall:.3f}  "
-        f"false-abstention rate {metrics.false_abstention_rate:.3f}\n"
-        f"latency p50 {metrics.latency_p50_ms:.1f} ms  p95 {metrics.latency_p95_ms:.1f} ms"
-    )
-    for lang, row in metrics.by_lang.items():
-        typer.echo(f"  {lang:8} n={row['questions']:3.0f}  accuracy {row['accuracy']:.3f}  hit@1 {row['hit_at_1']:.3f}")
+        payload = [
+            {
+                "name": run.name,
+                "details": run.details,
+                "metrics": asdict(run.metrics),
+                "failures": failures(run.outcomes),
+            }
+            for run in runs
+        ]
+        typer.echo(json.dumps(payload if len(payload) > 1 else payload[0], ensure_ascii=False, indent=2))
+    else:
+        for run in runs:
+            m = run.metrics
+            typer.echo(
+                f"[{run.name}] {m.questions} questions ({m.in_scope} in scope, {m.out_of_scope} out of scope)\n"
+                f"  hit@1 {m.hit_at_1:.3f}  recall@3 {m.recall_at_3:.3f}  MRR {m.mrr:.3f}\n"
+                f"  abstention: precision {m.abstention_precision:.3f}  recall {m.abstention_recall:.3f}  "
+                f"false-abstention rate {m.false_abstention_rate:.3f}\n"
+                f"  latency p50 {m.latency_p50_ms:.1f} ms  p95 {m.latency_p95_ms:.1f} ms"
+            )
+        for lang, row in main.by_lang.items():
+            typer.echo(
+                f"  {lang:8} n={row['questions']:3.0f}  accuracy {row['accuracy']:.3f}  hit@1 {row['hit_at_1']:.3f}"
+            )
+    if gate:
+        problems = Gate.load(gate).violations(main)
+        for problem in problems:
+            typer.echo(f"gate: {problem}", err=True)
+        if problems:
+            raise typer.Exit(1)
+        typer.echo(f"gate: passed ({gate})", err=as_json)
 
 
 @app.command("bench")

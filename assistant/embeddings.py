@@ -182,6 +182,11 @@ class SentenceTransformerEmbeddings(Embeddings):
                 self._cache.popitem(last=False)
         return vector
 
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (so a benchmark or a comparison measures real work)."""
+        with self._lock:
+            self._cache.clear()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain: passage vectors as lists."""
         return [list(map(float, row)) for row in self.encode_documents(list(texts))]

@@ -320,6 +320,9 @@ def install_model(target: Path, *, force: bool = False, source: Path | None = No
 
 
 def _save_sentence_transformer(hf_folder: Path, out: Path, dimension: int) -> None:
+    from assistant.embeddings import _quiet_transformers
+
+    _quiet_transformers()
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 

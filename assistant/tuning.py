@@ -50,8 +50,21 @@ def _hit_and_rr(fused: np.ndarray[Any, np.dtype[np.float64]], expected: list[int
     return float(order[0] in expected), 1.0 / rank
 
 
-def tune(assistant: Assistant, questions: list[EvalQuestion], *, max_false_abstention: float = 0.03) -> RetrievalParams:
-    """Measure the candidates on ``questions`` and return the best parameters (the assistant is left as it was)."""
+def tune(
+    assistant: Assistant,
+    questions: list[EvalQuestion],
+    *,
+    max_false_abstention: float = 0.03,
+    fusions: list[Fusion] | None = None,
+) -> RetrievalParams:
+    """Measure the candidates on ``questions`` and return the best parameters (the assistant is left as it was).
+
+    Args:
+        assistant: a loaded assistant (its index and model are what is tuned for).
+        questions: the tuning questions.
+        max_false_abstention: tolerated share of in-scope tuning questions refused.
+        fusions: consider only these fusion methods (all when None).
+    """
     started = time.perf_counter()
     retriever = assistant.retriever
     position = {pid: i for i, pid in enumerate(assistant.index.project_ids)}
@@ -65,6 +78,8 @@ def tune(assistant: Assistant, questions: list[EvalQuestion], *, max_false_abste
 
     candidates: list[tuple[Fusion, float, int]] = [("dense", 0.0, 60), ("lexical", 0.0, 60)]
     candidates += [("rrf", 0.0, k) for k in RRF_KS] + [("linear", w, 60) for w in LINEAR_WEIGHTS if w > 0]
+    if fusions is not None:
+        candidates = [c for c in candidates if c[0] in fusions]
     table: list[dict[str, Any]] = []
     for fusion, weight, k in candidates:
         retriever.fusion, retriever.lexical_weight, retriever.rrf_k = fusion, weight, k

@@ -1,0 +1,128 @@
+"""Comparison mode and the quality gate.
+
+**Comparison** runs the same held-out questions through several configurations, each tuned
+the same way on ``eval/tuning/`` so none is handicapped by parameters chosen for another:
+
+- ``hybrid``: the shipped configuration;
+- ``dense only`` and ``lexical only``: one retriever alone, its confidence and threshold
+  re-tuned for it;
+- one configuration per extra embedding model (``--model``): an index built with that model
+  in a temp folder, then tuned and evaluated like the rest.
+
+**The gate** (``eval/gate.json``) holds minimum and maximum values of the headline metrics:
+the measured values minus a small margin. ``make test`` fails when a change falls below them.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.config import Settings
+from assistant.corpus import Corpus
+from assistant.embeddings import SentenceTransformerEmbeddings
+from assistant.errors import ConfigError
+from assistant.evaluation import Metrics, compute_metrics, run_questions
+from assistant.indexing import build_index, load_index, model_fingerprint
+from assistant.params import RetrievalParams
+from assistant.questions import EvalQuestion
+from assistant.report import RunReport
+from assistant.retrievers import Fusion
+from assistant.service import Assistant
+from assistant.tuning import tune
+
+
+def evaluate(name: str, assistant: Assistant, questions: list[EvalQuestion], **details: Any) -> RunReport:
+    """Run the questions through one configured assistant (its query cache emptied first, so latency is real)."""
+    assistant.warm_up()
+    assistant.embedder.clear_cache()
+    outcomes = run_questions(assistant, questions)
+    return RunReport(name, compute_metrics(outcomes), outcomes, assistant.params.threshold, dict(details))
+
+
+def retuned(base: Assistant, tuning: list[EvalQuestion], *, fusions: list[Fusion] | None = None) -> Assistant:
+    """A copy of ``base`` whose parameters are tuned on ``tuning`` (restricted to ``fusions``)."""
+    fresh = Assistant(base.settings, base.corpus, base.index, base.embedder, RetrievalParams(), analyzer=base.analyzer)
+    params = tune(fresh, tuning, fusions=fusions)
+    return Assistant(base.settings, base.corpus, base.index, base.embedder, params, analyzer=base.analyzer)
+
+
+def compare(
+    base: Assistant,
+    questions: list[EvalQuestion],
+    tuning: list[EvalQuestion],
+    *,
+    models: list[str] | None = None,
+) -> list[RunReport]:
+    """Evaluate the shipped configuration, each retriever alone, and each extra model."""
+    runs = [evaluate("hybrid (shipped)", base, questions, fusion=base.params.fusion, model=base.index.manifest.model)]
+    for fusion, label in (("dense", "dense only"), ("lexical", "lexical only")):
+        alone = retuned(base, tuning, fusions=[fusion])  # type: ignore[list-item]
+        runs.append(evaluate(label, alone, questions, fusion=fusion, model=base.index.manifest.model))
+    for spec in models or []:
+        runs.append(_other_model(base.settings, base.corpus, spec, questions, tuning))
+    return runs
+
+
+def _other_model(
+    settings: Settings, corpus: Corpus, spec: str, questions: list[EvalQuestion], tuning: list[EvalQuestion]
+) -> RunReport:
+    embedder = SentenceTransformerEmbeddings(spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size)
+    with tempfile.TemporaryDirectory(prefix="compare-index-") as folder:
+        build_index(Path(folder), corpus, embedder, show_progress=False)
+        index = load_index(Path(folder), corpus_digest=corpus.digest, model=spec, fingerprint=model_fingerprint(spec))
+        other_settings = settings.model_copy(update={"embedding_model": spec, "index_dir": Path(folder)})
+        base = Assistant(other_settings, corpus, index, embedder, RetrievalParams())
+        tuned = retuned(base, tuning)
+        name = f"hybrid, {_model_label(spec)}"
+        return evaluate(name, tuned, questions, fusion=tuned.params.fusion, model=spec)
+
+
+def _model_label(spec: str) -> str:
+    """A short name for a model: a hub id as is, a folder by its name (or its parent's, if generic)."""
+    path = Path(spec)
+    if not path.exists():
+        return spec
+    return path.parent.name if path.name in ("model", "models", "") else path.name
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Bounds on headline metrics, kept in the repo (``eval/gate.json``)."""
+
+    minimums: dict[str, float]
+    maximums: dict[str, float]
+
+    @classmethod
+    def load(cls, path: Path) -> Gate:
+        """Read a gate file.
+
+        Raises:
+            ConfigError: missing or malformed.
+        """
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                {k: float(v) for k, v in data["minimums"].items()}, {k: float(v) for k, v in data["maximums"].items()}
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"gate file {path}: cannot read it ({exc})") from exc
+
+    def violations(self, metrics: Metrics) -> list[str]:
+        """Every bound the metrics break, in words (empty when the gate passes)."""
+        problems = []
+        for name, bound in self.minimums.items():
+            value = float(getattr(metrics, name))
+            if value < bound:
+                problems.append(f"{name} {value:.4f} is below the gate's minimum {bound:.4f}")
+        for name, bound in self.maximums.items():
+            value = float(getattr(metrics, name))
+            if value > bound:
+                problems.append(f"{name} {value:.4f} is above the gate's maximum {bound:.4f}")
+        return problems
