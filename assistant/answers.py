@@ -156,7 +156,10 @@ def _contact_lines(project: Project, lang: AnswerLang, aspect: Aspect | None) ->
     if project.url:
         lines.append({"ja": "詳しくは：", "ja-easy": "くわしくは：", "en": "More: "}[lang] + project.url)
     if not lines:
-        lines.append(ASK_MUNICIPALITY[lang] if aspect == "contact" else f"{MORE_INFO[lang]} {ASK_MUNICIPALITY[lang]}")
+        gap = " " if lang == "en" else ""  # Japanese sentences follow each other without a space
+        lines.append(
+            ASK_MUNICIPALITY[lang] if aspect == "contact" else f"{MORE_INFO[lang]}{gap}{ASK_MUNICIPALITY[lang]}"
+        )
     return lines
 
 
@@ -177,6 +180,11 @@ def _aspect_line(project: Project, lang: AnswerLang, aspect: Aspect | None) -> s
     if aspect == "when":
         return STATUS_TEXT[project.status][lang] + " " + NOT_IN_SOURCE["when"][lang]
     return NOT_IN_SOURCE[aspect][lang]
+
+
+def _only_en_ja(lang: AnswerLang, question_lang: str) -> list[str]:
+    """A line in the asker's own language saying answers come in English and Japanese only."""
+    return [ONLY_EN_JA[question_lang]] if lang == "en" and question_lang in ONLY_EN_JA else []
 
 
 def _name(project: Project, lang: AnswerLang) -> str:
@@ -203,8 +211,7 @@ def project_answer(
         "ja-easy": f"{_name(main, lang)}の ことを おしらせ します。",
         "en": f"{_name(main, lang)}",
     }[lang]
-    lines = [ONLY_EN_JA[question_lang]] if lang == "en" and question_lang in ONLY_EN_JA else []
-    lines.append(intro)
+    lines = [*_only_en_ja(lang, question_lang), intro]
     lead = _aspect_line(main, lang, aspect)
     if lead:
         lines.append(lead)
@@ -239,8 +246,7 @@ def list_answer(corpus: Corpus, projects: list[Project], lang: AnswerLang, *, qu
         "ja-easy": f"あてはまる ものは {len(projects)}つ あります。",
         "en": f"{len(projects)} joint projects match your question:",
     }[lang]
-    lines = [ONLY_EN_JA[question_lang]] if lang == "en" and question_lang in ONLY_EN_JA else []
-    lines += [head, ""]
+    lines = [*_only_en_ja(lang, question_lang), head, ""]
     for number, project in enumerate(projects, 1):
         status = STATUS_LABEL[project.status][lang]
         title = f"{project.name_en} ({project.name})" if lang == "en" else project.name
@@ -280,6 +286,4 @@ def abstention(corpus: Corpus, lang: AnswerLang, *, question_lang: str = "") -> 
             "I could not find this among the joint projects of the Tomioka-Kanra Settlement and Independence "
             f"Zone (a draft plan). {ASK_MUNICIPALITY['en']}\nI can answer about joint projects in: {topics}."
         )
-        if question_lang in ONLY_EN_JA:
-            text = ONLY_EN_JA[question_lang] + "\n" + text
-    return text
+    return "\n".join([*_only_en_ja(lang, question_lang), text])

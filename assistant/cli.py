@@ -33,6 +33,9 @@ app.add_typer(model_app, name="model")
 app.add_typer(index_app, name="index")
 
 
+CorpusPath = Annotated[Path | None, typer.Option("--path", help="Corpus folder (default: the configured one).")]
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
@@ -46,9 +49,7 @@ def _settings() -> Settings:
 
 
 @corpus_app.command("validate")
-def corpus_validate(
-    path: Annotated[Path | None, typer.Option("--path", help="Corpus folder (default: the configured one).")] = None,
-) -> None:
+def corpus_validate(path: CorpusPath = None) -> None:
     """Check every corpus file; list every problem with its file and field."""
     root = path or _settings().corpus_dir
     try:
@@ -67,7 +68,7 @@ def corpus_validate(
 @corpus_app.command("list")
 def corpus_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of project objects.")] = False,
-    path: Annotated[Path | None, typer.Option("--path", help="Corpus folder (default: the configured one).")] = None,
+    path: CorpusPath = None,
 ) -> None:
     """List the projects (id, status, name), or all their fields with --json."""
     root = path or _settings().corpus_dir

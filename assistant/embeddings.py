@@ -132,6 +132,11 @@ class SentenceTransformerEmbeddings(Embeddings):
         _ = self.model
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model has been loaded."""
+        return self._model is not None
+
+    @property
     def model(self) -> SentenceTransformer:
         """The loaded sentence-transformers model."""
         if self._model is None:

@@ -30,7 +30,7 @@ from assistant.errors import ConfigError, QuestionError
 from assistant.indexing import SearchIndex, load_index, model_fingerprint
 from assistant.intents import aspect, is_list_request, refers_back
 from assistant.japanese import TextAnalyzer, normalize
-from assistant.language import detect
+from assistant.language import AnswerLang, detect
 from assistant.params import RetrievalParams, load_params
 from assistant.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
 from assistant.sessions import SessionStore
@@ -146,7 +146,7 @@ class Assistant:
     @property
     def ready(self) -> bool:
         """True once the model is loaded."""
-        return self.embedder._model is not None
+        return self.embedder.loaded
 
     # ------------------------------------------------------------------ answering
 
@@ -172,6 +172,8 @@ class Assistant:
         decision = self._decide(text, retrieval, confidence, self.sessions.recent(session_id), asked)
 
         lang = language.answer
+        if decision.follow_up:
+            lang = self._conversation_language(text, lang, self.sessions.language(session_id))
         if decision.abstained:
             body = answers.abstention(self.corpus, lang, question_lang=language.question)
             citations: list[Citation] = []
@@ -185,7 +187,7 @@ class Assistant:
                 answers.citation(self.corpus, self._projects[i], lang, float(retrieval.fused[i]))
                 for i in decision.projects
             ]
-            self.sessions.remember(session_id, [c.project_id for c in citations])
+            self.sessions.remember(session_id, [c.project_id for c in citations], lang)
         return AskResult(
             answer=body,
             abstained=decision.abstained,
@@ -203,6 +205,17 @@ class Assistant:
             ],
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+
+    @staticmethod
+    def _conversation_language(text: str, detected: AnswerLang, previous: str) -> AnswerLang:
+        """A short kana-only follow-up (「それはどこ？」) keeps the conversation's Japanese form.
+
+        Such a question says nothing about the asker's reading level; a spaced-out one
+        (「それは どこ ですか」) does, and gets やさしい日本語.
+        """
+        if detected == "ja-easy" and previous == "ja" and len(text.split()) == 1:
+            return "ja"
+        return detected
 
     def confidence(self, retrieval: Retrieval, *, japanese: bool) -> float:
         """P(some project answers this), from the tuned model; the top dense score if none is tuned."""

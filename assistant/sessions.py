@@ -5,7 +5,7 @@ session remembers which projects the previous answers cited so the follow-up res
 them. Entries expire after ``ttl`` seconds of silence and the store holds at most
 ``max_sessions`` (least recently used dropped first), so memory stays bounded.
 
-Only project ids are kept, never the residents' words.
+Only project ids and the answer language are kept, never the residents' words.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 @dataclass
 class _Entry:
     projects: list[str] = field(default_factory=list)
+    lang: str = ""
     touched: float = 0.0
 
 
@@ -41,27 +42,36 @@ class SessionStore:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
+    def _live(self, session_id: str | None) -> _Entry | None:
+        if not session_id:
+            return None
+        entry = self._entries.get(session_id)
+        if entry is not None and self._clock() - entry.touched > self.ttl:
+            del self._entries[session_id]
+            return None
+        return entry
+
     def recent(self, session_id: str | None) -> list[str]:
         """Project ids cited in this session's last turns, most recent first (empty if expired)."""
-        if not session_id:
-            return []
         with self._lock:
-            entry = self._entries.get(session_id)
-            if entry is None:
-                return []
-            if self._clock() - entry.touched > self.ttl:
-                del self._entries[session_id]
-                return []
-            return list(entry.projects)
+            entry = self._live(session_id)
+            return list(entry.projects) if entry else []
 
-    def remember(self, session_id: str | None, project_ids: list[str]) -> None:
-        """Record the projects one answer cited (the first is the main one)."""
+    def language(self, session_id: str | None) -> str:
+        """The language of the session's last answer ("" if none)."""
+        with self._lock:
+            entry = self._live(session_id)
+            return entry.lang if entry else ""
+
+    def remember(self, session_id: str | None, project_ids: list[str], lang: str = "") -> None:
+        """Record the projects one answer cited (the first is the main one) and its language."""
         if not session_id or not project_ids:
             return
         with self._lock:
             entry = self._entries.pop(session_id, None) or _Entry()
             merged = [*project_ids, *(p for p in entry.projects if p not in project_ids)]
             entry.projects = merged[: self.turns * 3]
+            entry.lang = lang or entry.lang
             entry.touched = self._clock()
             self._entries[session_id] = entry
             while len(self._entries) > self.max_sessions:

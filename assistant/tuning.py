@@ -149,18 +149,27 @@ def _retrieval(fused: np.ndarray[Any, np.dtype[np.float64]], scored: _Scored) ->
 def _threshold(
     p: np.ndarray[Any, np.dtype[np.float64]], y: np.ndarray[Any, np.dtype[np.float64]], max_far: float
 ) -> tuple[float, float, float]:
-    """The threshold with the best out-of-scope recall whose false-abstention rate stays within ``max_far``."""
-    best = (0.0, 0.0, 0.0)
+    """The threshold with the best out-of-scope recall whose false-abstention rate stays within ``max_far``.
+
+    Returns (threshold, false-abstention rate, out-of-scope recall), the rates measured at the
+    returned threshold.
+    """
+
+    def rates(t: float) -> tuple[float, float]:
+        return float(np.mean(p[y == 1] < t)), float(np.mean(p[y == 0] < t))
+
+    chosen, best_recall = 0.0, -1.0
     for t in np.unique(np.concatenate([p, [0.0]])):
-        far = float(np.mean(p[y == 1] < t))
-        recall = float(np.mean(p[y == 0] < t))
-        if far <= max_far and recall >= best[2]:
-            best = (float(t), far, recall)
-    # Leave a margin: halfway to the next in-scope probability below the chosen cut.
-    below = p[(y == 1) & (p < best[0])]
+        far, recall = rates(float(t))
+        if far <= max_far and recall >= best_recall:
+            chosen, best_recall = float(t), recall
+    # Leave a margin: halfway down to the next in-scope probability below the cut, so an
+    # in-scope question a little less sure than any seen in tuning is not refused.
+    below = p[(y == 1) & (p < chosen)]
     if below.size:
-        best = ((best[0] + float(below.max())) / 2, best[1], best[2])
-    return round(best[0], 6), best[1], best[2]
+        chosen = (chosen + float(below.max())) / 2
+    far, recall = rates(chosen)
+    return round(chosen, 6), far, recall
 
 
 def _auc(positive: np.ndarray[Any, np.dtype[np.float64]], negative: np.ndarray[Any, np.dtype[np.float64]]) -> float:

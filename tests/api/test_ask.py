@@ -159,3 +159,11 @@ def test_repeated_questions_are_served_from_the_cache(client: TestClient) -> Non
     again = ask(client, "上信電鉄はなくならないの？")
     assert again["citations"] == first["citations"]
     assert again["elapsed_ms"] <= first["elapsed_ms"] + 5
+
+
+def test_a_kana_only_follow_up_keeps_the_conversations_japanese(client: TestClient) -> None:
+    session = uuid.uuid4().hex
+    ask(client, "子どもが熱を出して保育園に行けない", session)
+    assert ask(client, "それはどこ？", session)["answer_lang"] == "ja"
+    spaced = ask(client, "それは どこに ありますか", session)
+    assert spaced["answer_lang"] == "ja-easy" and spaced["citations"][0]["project_id"] == "sick-child-care"
