@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 
-from assistant.config import Settings, get_settings
+from assistant.config import Settings, describe_settings_error, get_settings
 from assistant.corpus import load_corpus
 from assistant.errors import AssistantError, CorpusError
 
@@ -44,8 +45,8 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def _settings() -> Settings:
     try:
         return get_settings()
-    except Exception as exc:  # pydantic's ValidationError names the variable and the value
-        _fail(f"error: bad setting: {exc}")
+    except ValidationError as exc:
+        _fail(f"error: bad setting: {describe_settings_error(exc)}")
 
 
 @corpus_app.command("validate")

@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,6 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
     session_ttl_seconds: int = Field(default=1800, ge=0)
     session_turns: int = Field(default=3, ge=1, le=20)
-    database_url: str = ""
     cors_origins: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -82,10 +81,14 @@ class Settings(BaseSettings):
         """The model sentence-transformers loads: the setting, or the built default folder."""
         return self.embedding_model or str(self.default_model_dir)
 
-    @property
-    def resolved_database_url(self) -> str:
-        """The SQLAlchemy URL: the setting, or a SQLite file in the cache folder."""
-        return self.database_url or f"sqlite:///{self.cache_dir / 'assistant.sqlite3'}"
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line per bad setting, naming the variable and quoting the value."""
+    lines = []
+    for error in exc.errors():
+        name = "ASSISTANT_" + "_".join(str(part) for part in error["loc"]).upper()
+        lines.append(f"{name}={error.get('input')!r}: {error['msg']}")
+    return "; ".join(lines)
 
 
 @lru_cache(maxsize=1)
