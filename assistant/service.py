@@ -117,6 +117,8 @@ class Assistant:
         self._projects: list[Project] = [corpus.projects[pid] for pid in index.project_ids]
         self._position = {pid: i for i, pid in enumerate(index.project_ids)}
         self._categories = self._category_terms()
+        self._outside_places = [_term_pattern(place) for place in corpus.zone.outside_places]
+        self._zone_places = [_term_pattern(place) for place in corpus.zone.zone_places]
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
@@ -249,9 +251,8 @@ class Assistant:
     def _about_elsewhere(self, text: str) -> bool:
         """The question names a place outside the zone and none inside it: another municipality's services."""
         question = normalize(text)
-        zone = self.corpus.zone
-        outside = any(_term_pattern(place).search(question) for place in zone.outside_places)
-        return outside and not any(_term_pattern(place).search(question) for place in zone.zone_places)
+        outside = any(place.search(question) for place in self._outside_places)
+        return outside and not any(place.search(question) for place in self._zone_places)
 
     # ------------------------------------------------------------------ list questions
 

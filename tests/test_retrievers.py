@@ -1,0 +1,41 @@
+"""The retrievers are real LangChain retrievers over the real index."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+
+from assistant.service import Assistant
+
+pytestmark = pytest.mark.slow
+
+
+def test_dense_lexical_and_hybrid_are_langchain_retrievers(assistant: Assistant) -> None:
+    hybrid = assistant.retriever
+    for retriever in (hybrid, hybrid.dense, hybrid.lexical):
+        assert isinstance(retriever, BaseRetriever)
+        docs = retriever.invoke("子どもが熱を出して保育園に行けない")
+        assert docs[0].metadata["project_id"] == "sick-child-care"
+        assert len(docs) == 3 and docs[0].metadata["score"] >= docs[1].metadata["score"]
+    fused = hybrid.invoke("デマンドタクシー")[0].metadata
+    assert fused["project_id"] == "shared-taxi" and {"dense", "lexical"} <= set(fused)
+
+
+def test_lexical_coverage_is_a_share_of_the_question(assistant: Assistant) -> None:
+    lexical = assistant.retriever.lexical
+    scores = lexical.project_scores("病児保育")
+    assert 0 < scores.max() <= 1
+    assert lexical.project_scores("量子コンピューターの原理").max() < scores.max() / 2
+
+
+def test_fusion_methods(assistant: Assistant) -> None:
+    import numpy as np
+
+    hybrid = assistant.retriever.model_copy()
+    dense, lexical = np.array([0.9, 0.8, 0.7]), np.array([0.0, 0.5, 0.1])
+    hybrid.fusion, hybrid.lexical_weight = "linear", 1.0
+    assert hybrid.fuse(dense, lexical).argmax() == 1
+    hybrid.fusion = "dense"
+    assert hybrid.fuse(dense, lexical).argmax() == 0
+    hybrid.fusion = "rrf"
+    assert hybrid.fuse(dense, lexical).argmax() in (0, 1)
