@@ -137,15 +137,14 @@ def index_build(
     """Build the index (BM25 + FAISS) from the corpus and the model, and make it current atomically."""
     from assistant.embeddings import SentenceTransformerEmbeddings
     from assistant.errors import IndexError_
-    from assistant.indexing import build_index, check_fresh, current_version, model_fingerprint, read_manifest
+    from assistant.indexing import build_index, fresh_version, read_manifest
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
     spec = settings.model_spec
     if if_stale:
         try:
-            manifest = read_manifest(current_version(settings.index_dir))
-            check_fresh(manifest, corpus_digest=corpus.digest, model=spec, fingerprint=model_fingerprint(spec))
+            _, manifest = fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=spec)
             typer.echo(f"index up to date: {manifest.version}")
             return
         except IndexError_ as reason:
@@ -188,17 +187,11 @@ def serve(
     """Serve the API (and later the widget) with uvicorn; refuses a stale index."""
     import uvicorn
 
-    from assistant.indexing import check_fresh, current_version, model_fingerprint, read_manifest
+    from assistant.indexing import fresh_version
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
-    spec = settings.model_spec
-    check_fresh(
-        read_manifest(current_version(settings.index_dir)),
-        corpus_digest=corpus.digest,
-        model=spec,
-        fingerprint=model_fingerprint(spec),
-    )
+    fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec)
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -26,7 +26,7 @@ from assistant.corpus import Corpus
 from assistant.embeddings import SentenceTransformerEmbeddings
 from assistant.errors import ConfigError
 from assistant.evaluation import Metrics, compute_metrics, run_questions
-from assistant.indexing import build_index, load_index, model_fingerprint
+from assistant.indexing import build_index, load_index
 from assistant.params import RetrievalParams
 from assistant.questions import EvalQuestion
 from assistant.report import RunReport
@@ -73,7 +73,7 @@ def _other_model(
     embedder = SentenceTransformerEmbeddings(spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="compare-index-") as folder:
         build_index(Path(folder), corpus, embedder, show_progress=False)
-        index = load_index(Path(folder), corpus_digest=corpus.digest, model=spec, fingerprint=model_fingerprint(spec))
+        index = load_index(Path(folder), corpus_digest=corpus.digest, model=spec)
         other_settings = settings.model_copy(update={"embedding_model": spec, "index_dir": Path(folder)})
         base = Assistant(other_settings, corpus, index, embedder, RetrievalParams())
         tuned = retuned(base, tuning)

@@ -39,6 +39,12 @@ _KANA_OR_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+def _project_id(value: str) -> str:
+    if not PROJECT_ID.match(value):
+        raise ValueError(f"{value!r} is not lower-case and hyphenated (e.g. 'sick-child-care')")
+    return value
+
+
 def _non_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("is empty")
@@ -102,9 +108,7 @@ class Project(_Strict):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if not PROJECT_ID.match(value):
-            raise ValueError(f"{value!r} is not lower-case and hyphenated (e.g. 'sick-child-care')")
-        return value
+        return _project_id(value)
 
     @field_validator("municipalities", "aliases", "examples")
     @classmethod
@@ -203,9 +207,7 @@ class OutOfScopeTopic(_Strict):
     @field_validator("id")
     @classmethod
     def _id_shape(cls, value: str) -> str:
-        if not PROJECT_ID.match(value):
-            raise ValueError(f"{value!r} is not lower-case and hyphenated")
-        return value
+        return _project_id(value)
 
 
 class OutOfScope(_Strict):

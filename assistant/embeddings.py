@@ -17,7 +17,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -199,9 +199,3 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """LangChain: one query vector as a list."""
         return list(map(float, self.encode_query(text)))
-
-    def token_count(self, text: str) -> int:
-        """Tokens (with special tokens) the model sees for ``text`` as a query, before truncation."""
-        tokenizer: Any = self.model.tokenizer
-        prompt = self.prompts.get("query", "")
-        return len(tokenizer(prompt + text)["input_ids"])

@@ -17,7 +17,7 @@ corpus and model configured now and refuses a stale index with a message that sa
 Example::
 
     path = build_index(settings, corpus, embedder)
-    index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=fingerprint)
+    index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec)
 """
 
 from __future__ import annotations
@@ -298,17 +298,27 @@ def read_manifest(path: Path) -> Manifest:
         raise IndexError_(f"the index manifest {path / 'manifest.json'} is unreadable ({exc}): rebuild it") from exc
 
 
-def check_fresh(manifest: Manifest, *, corpus_digest: str, model: str, fingerprint: str) -> None:
-    """Raise :class:`StaleIndexError` if the index does not fit the configured corpus and model."""
-    problems = manifest.problems_against(corpus_digest=corpus_digest, model=model, model_fingerprint=fingerprint)
+def fresh_version(index_dir: Path, *, corpus_digest: str, model: str) -> tuple[Path, Manifest]:
+    """The current index version and its manifest, checked against the corpus and model configured now.
+
+    Raises:
+        IndexError_: no index, or an unreadable manifest.
+        StaleIndexError: built from another corpus or model, or by an older assistant.
+    """
+    path = current_version(index_dir)
+    manifest = read_manifest(path)
+    problems = manifest.problems_against(
+        corpus_digest=corpus_digest, model=model, model_fingerprint=model_fingerprint(model)
+    )
     if problems:
         raise StaleIndexError(
             f"the search index {manifest.version} is stale: {'; '.join(problems)}. "
             "Run `assistant index build` (or `make run`, which rebuilds it)."
         )
+    return path, manifest
 
 
-def load_index(index_dir: Path, *, corpus_digest: str, model: str, fingerprint: str) -> SearchIndex:
+def load_index(index_dir: Path, *, corpus_digest: str, model: str) -> SearchIndex:
     """Load the current index after checking it fits the corpus and model.
 
     Raises:
@@ -318,9 +328,7 @@ def load_index(index_dir: Path, *, corpus_digest: str, model: str, fingerprint: 
     import bm25s
     import faiss
 
-    path = current_version(index_dir)
-    manifest = read_manifest(path)
-    check_fresh(manifest, corpus_digest=corpus_digest, model=model, fingerprint=fingerprint)
+    path, manifest = fresh_version(index_dir, corpus_digest=corpus_digest, model=model)
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         negatives = faiss.read_index(str(path / "negatives.faiss"))

@@ -107,10 +107,6 @@ class TextAnalyzer:
                 out.append(Morpheme(surface, lemma, reading if _KATAKANA.match(reading or "-") else "", content))
         return out
 
-    def reading(self, text: str) -> str:
-        """The katakana reading of the whole text (symbols and spaces dropped)."""
-        return "".join(m.reading for m in self.morphemes(text))
-
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens: lemmas, ``r:``readings, ``k:``kana bigrams of the whole reading, Latin stems."""
         tokens: list[str] = []

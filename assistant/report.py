@@ -137,9 +137,9 @@ def _summary_table(runs: list[RunReport]) -> str:
     return f'<table class="summary"><tr><th></th>{head}<th></th></tr>{"".join(rows)}</table>'
 
 
-def _failure_table(outcomes: list[Outcome]) -> str:
+def _failure_table(failed: list[dict[str, Any]]) -> str:
     rows = []
-    for f in failures(outcomes):
+    for f in failed:
         got = "abstained (not covered)" if f["abstained"] else ", ".join(f["cited"]) or "—"
         expected = ", ".join(f["expected"]) or "abstain (out of scope)"
         rows.append(
@@ -180,6 +180,7 @@ def render_html(runs: list[RunReport], *, title: str, meta: dict[str, str]) -> s
         lang_rows = [(lang, row["accuracy"], int(row["questions"])) for lang, row in m.by_lang.items()]
         kind_rows = [(kind, row["accuracy"], int(row["questions"])) for kind, row in m.by_kind.items()]
         project_rows = [(pid, row["hit_at_1"], int(row["questions"])) for pid, row in m.by_project.items()]
+        failed = failures(run.outcomes)
         sections += [
             f"<h2>{_esc(prefix)}Accuracy by language</h2>",
             "<p class='note'>Accuracy: in-scope questions with the right project first, and out-of-scope "
@@ -194,8 +195,8 @@ def render_html(runs: list[RunReport], *, title: str, meta: dict[str, str]) -> s
             "false refusals; orange bars right of it are out-of-scope questions it answered. Bar height grows "
             "with the square root of the count (hover a bar for the count); follow-ups are left out.</p>",
             _histogram(run.outcomes, run.threshold),
-            f"<h2>{_esc(prefix)}Failures ({len(failures(run.outcomes))})</h2>",
-            _failure_table(run.outcomes),
+            f"<h2>{_esc(prefix)}Failures ({len(failed)})</h2>",
+            _failure_table(failed),
         ]
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_esc(title)}</title>'
@@ -216,8 +217,9 @@ def render_markdown(runs: list[RunReport], *, title: str, meta: dict[str, str]) 
         lines += ["", f"## {run.name}: by language", "", "| lang | n | accuracy | hit@1 |", "|---|---|---|---|"]
         for lang, row in run.metrics.by_lang.items():
             lines.append(f"| {lang} | {row['questions']:.0f} | {_pct(row['accuracy'])} | {_pct(row['hit_at_1'])} |")
-        lines += ["", f"## {run.name}: failures ({len(failures(run.outcomes))})", ""]
-        for f in failures(run.outcomes)[:50]:
+        failed = failures(run.outcomes)
+        lines += ["", f"## {run.name}: failures ({len(failed)})", ""]
+        for f in failed[:50]:
             got = "abstained" if f["abstained"] else ", ".join(f["cited"])
             lines.append(f"- `{f['id']}` {f['question']} — expected {f['expected'] or 'abstain'}, got {got}")
     return "\n".join(lines) + "\n"

@@ -124,7 +124,6 @@ class Retrieval:
     lexical: Floats
     fused: Floats
     order: list[int]
-    tokens: list[str]
     negative: float = 0.0
     negative_topic: str | None = None
 
@@ -157,7 +156,7 @@ class HybridRetriever(_ProjectRetriever):
         lexical = self.lexical.coverage(tokens)
         fused = self.fuse(dense, lexical)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
-        return Retrieval(dense, lexical, fused, order, tokens, negative, topic)
+        return Retrieval(dense, lexical, fused, order, negative, topic)
 
     def fuse(self, dense: Floats, lexical: Floats) -> Floats:
         """Combine the two score vectors by the configured method."""

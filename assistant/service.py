@@ -27,7 +27,7 @@ from assistant.config import Settings
 from assistant.corpus import Corpus, Project, load_corpus
 from assistant.embeddings import SentenceTransformerEmbeddings
 from assistant.errors import ConfigError, QuestionError
-from assistant.indexing import SearchIndex, load_index, model_fingerprint
+from assistant.indexing import SearchIndex, load_index
 from assistant.intents import aspect, is_list_request, refers_back
 from assistant.japanese import TextAnalyzer, normalize
 from assistant.language import AnswerLang, detect
@@ -131,9 +131,7 @@ class Assistant:
         """
         corpus = load_corpus(settings.corpus_dir)
         spec = settings.model_spec
-        index = load_index(
-            settings.index_dir, corpus_digest=corpus.digest, model=spec, fingerprint=model_fingerprint(spec)
-        )
+        index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=spec)
         embedder = SentenceTransformerEmbeddings(
             spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size
         )
@@ -240,8 +238,9 @@ class Assistant:
             rank = retrieval.order.index(previous)
             if refers_back(text) or not switches and (asked is not None or rank < 3):
                 return _Decision([previous], abstained=False, follow_up=True, list_answer=False)
-        if listing and (confident or self.named_categories(text)):
-            return _Decision(self._list_projects(text, retrieval), abstained=False, follow_up=False, list_answer=True)
+        named = self.named_categories(text) if listing else []
+        if listing and (confident or named):
+            return _Decision(self._list_projects(named, retrieval), abstained=False, follow_up=False, list_answer=True)
         if not confident:
             return _Decision([], abstained=True, follow_up=False, list_answer=False)
         best = retrieval.fused[top]
@@ -278,9 +277,8 @@ class Assistant:
         question = normalize(text)
         return sorted({i for pattern, members in self._categories if pattern.search(question) for i in members})
 
-    def _list_projects(self, text: str, retrieval: Retrieval) -> list[int]:
-        """Every project a list question asks for: a named category, or all close to the best."""
-        named = self.named_categories(text)
+    def _list_projects(self, named: list[int], retrieval: Retrieval) -> list[int]:
+        """Every project a list question asks for: the named categories' (``named``), or all close to the best."""
         if named:
             chosen = sorted(named, key=retrieval.order.index)
         else:

@@ -143,7 +143,7 @@ def tune(
 
 def _retrieval(fused: np.ndarray[Any, np.dtype[np.float64]], scored: _Scored) -> Retrieval:
     order = [int(i) for i in np.argsort(-fused, kind="stable")]
-    return Retrieval(scored.dense, scored.lexical, fused, order, [], scored.negative)
+    return Retrieval(scored.dense, scored.lexical, fused, order, scored.negative)
 
 
 def _threshold(
@@ -195,7 +195,7 @@ def _list_margin(
         for s in lists:
             chosen = {
                 assistant.index.project_ids[i]
-                for i in assistant._list_projects(s.question.question, by_question[id(s)])
+                for i in assistant._list_projects(assistant.named_categories(s.question.question), by_question[id(s)])
             }
             expected = set(s.question.expected)
             overlap = len(chosen & expected)

@@ -92,7 +92,7 @@ def built_index(settings, embedder):  # type: ignore[no-untyped-def]
 def assistant(settings, built_index, embedder):  # type: ignore[no-untyped-def]
     """The answering service over the real index, model and tuned parameters."""
     from assistant.corpus import load_corpus
-    from assistant.indexing import load_index, model_fingerprint
+    from assistant.indexing import load_index
     from assistant.params import load_params
     from assistant.service import Assistant
 
@@ -101,7 +101,6 @@ def assistant(settings, built_index, embedder):  # type: ignore[no-untyped-def]
         settings.index_dir,
         corpus_digest=corpus.digest,
         model=settings.model_spec,
-        fingerprint=model_fingerprint(settings.model_spec),
     )
     service = Assistant(settings, corpus, index, embedder, load_params())
     service.warm_up()

@@ -10,7 +10,7 @@ import yaml
 
 from assistant.corpus import load_corpus
 from assistant.errors import IndexError_, StaleIndexError
-from assistant.indexing import CURRENT, build_index, current_version, load_index, model_fingerprint, read_manifest
+from assistant.indexing import CURRENT, build_index, current_version, load_index, read_manifest
 from tests.conftest import CliRunner
 
 pytestmark = pytest.mark.slow
@@ -49,14 +49,12 @@ def test_a_stale_index_is_refused_with_the_reason(
             settings.index_dir,
             corpus_digest=changed.digest,
             model=settings.model_spec,
-            fingerprint=model_fingerprint(settings.model_spec),
         )
     with pytest.raises(StaleIndexError, match="built with the model"):
         load_index(
             settings.index_dir,
             corpus_digest=load_corpus(settings.corpus_dir).digest,
             model="other/model",
-            fingerprint="hub:other/model",
         )
 
 
