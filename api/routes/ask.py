@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep
-from assistant.service import AskResult
+from assistant.answering.service import AskResult
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
-from assistant.retrievers import Retrieval
+from assistant.search.retrievers import Retrieval
 
 FEATURES: tuple[str, ...] = (
     "dense_top",

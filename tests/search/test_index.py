@@ -10,7 +10,7 @@ import yaml
 
 from assistant.corpus import load_corpus
 from assistant.errors import IndexError_, StaleIndexError
-from assistant.indexing import CURRENT, build_index, current_version, load_index, read_manifest
+from assistant.search.index import CURRENT, build_index, current_version, load_index, read_manifest
 from tests.conftest import CliRunner
 
 pytestmark = pytest.mark.slow

@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from assistant.confidence import ConfidenceModel
 from assistant.errors import ConfigError
-from assistant.retrievers import Fusion
+from assistant.search.confidence import ConfidenceModel
+from assistant.search.retrievers import Fusion
 
 
 class RetrievalParams(BaseModel):

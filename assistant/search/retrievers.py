@@ -27,9 +27,9 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.embeddings import SentenceTransformerEmbeddings
-from assistant.indexing import SearchIndex
-from assistant.japanese import TextAnalyzer
+from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.search.index import SearchIndex
+from assistant.search.tokens import TextAnalyzer
 
 Floats = npt.NDArray[np.float64]
 Fusion = Literal["linear", "rrf", "dense", "lexical"]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from assistant.answering.intents import Aspect
+from assistant.answering.language import AnswerLang
 from assistant.corpus import Corpus, Project
-from assistant.intents import Aspect
-from assistant.language import AnswerLang
 
 STATUS_LABEL: dict[str, dict[str, str]] = {
     "planned": {"ja": "計画段階", "ja-easy": "けいかく", "en": "Planned"},

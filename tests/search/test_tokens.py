@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from assistant.corpus import load_corpus
-from assistant.documents import lexical_document
-from assistant.japanese import TextAnalyzer, normalize, to_katakana
+from assistant.search.documents import lexical_document
+from assistant.search.tokens import TextAnalyzer, normalize, to_katakana
 from tests.conftest import CORPUS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.service import Assistant
+from assistant.answering.service import Assistant
 
 pytestmark = pytest.mark.slow
 

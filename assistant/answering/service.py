@@ -20,20 +20,20 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from assistant import answers
-from assistant.answers import Citation
-from assistant.confidence import FEATURES, features
+from assistant.answering import answers
+from assistant.answering.answers import Citation
+from assistant.answering.intents import aspect, is_list_request, refers_back
+from assistant.answering.language import AnswerLang, detect
+from assistant.answering.sessions import SessionStore
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project, load_corpus
-from assistant.embeddings import SentenceTransformerEmbeddings
 from assistant.errors import ConfigError, QuestionError
-from assistant.indexing import SearchIndex, load_index
-from assistant.intents import aspect, is_list_request, refers_back
-from assistant.japanese import TextAnalyzer, normalize
-from assistant.language import AnswerLang, detect
-from assistant.params import RetrievalParams, load_params
-from assistant.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
-from assistant.sessions import SessionStore
+from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.search.confidence import FEATURES, features
+from assistant.search.index import SearchIndex, load_index
+from assistant.search.params import RetrievalParams, load_params
+from assistant.search.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
+from assistant.search.tokens import TextAnalyzer, normalize
 
 
 class Candidate(BaseModel):

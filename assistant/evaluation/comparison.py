@@ -21,18 +21,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.service import Assistant
 from assistant.config import Settings
 from assistant.corpus import Corpus
-from assistant.embeddings import SentenceTransformerEmbeddings
 from assistant.errors import ConfigError
-from assistant.evaluation import Metrics, compute_metrics, run_questions
-from assistant.indexing import build_index, load_index
-from assistant.params import RetrievalParams
-from assistant.questions import EvalQuestion
-from assistant.report import RunReport
-from assistant.retrievers import Fusion
-from assistant.service import Assistant
-from assistant.tuning import tune
+from assistant.evaluation.metrics import Metrics, compute_metrics, run_questions
+from assistant.evaluation.questions import EvalQuestion
+from assistant.evaluation.report import RunReport
+from assistant.evaluation.tuning import tune
+from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.search.index import build_index, load_index
+from assistant.search.params import RetrievalParams
+from assistant.search.retrievers import Fusion
 
 
 def evaluate(name: str, assistant: Assistant, questions: list[EvalQuestion], **details: Any) -> RunReport:

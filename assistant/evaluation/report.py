@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation import Metrics, Outcome, failures
+from assistant.evaluation.metrics import Metrics, Outcome, failures
 
 METRIC_LABELS = {
     "hit_at_1": ("Right project first", "of in-scope questions, the first citation is a right project"),

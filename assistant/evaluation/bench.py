@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 from assistant.config import Settings
-from assistant.embeddings import SentenceTransformerEmbeddings
 from assistant.errors import AssistantError
+from assistant.model.embeddings import SentenceTransformerEmbeddings
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.sessions import SessionStore
+from assistant.answering.sessions import SessionStore
 
 
 class Clock:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from assistant.japanese import normalize
+from assistant.search.tokens import normalize
 
 Aspect = Literal["where", "who", "when", "cost", "contact", "apply"]
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.comparison import Gate, evaluate
+from assistant.answering.service import Assistant
 from assistant.config import ROOT
 from assistant.corpus import load_corpus
-from assistant.evaluation import Outcome, compute_metrics
-from assistant.questions import EvalQuestion, QuestionSetError, load_questions
-from assistant.report import RunReport, write_report
-from assistant.service import Assistant
+from assistant.evaluation.comparison import Gate, evaluate
+from assistant.evaluation.metrics import Outcome, compute_metrics
+from assistant.evaluation.questions import EvalQuestion, QuestionSetError, load_questions
+from assistant.evaluation.report import RunReport, write_report
 from tests.conftest import CORPUS, CliRunner
 
 HELD_OUT = ROOT / "eval" / "questions"

@@ -1,0 +1,1 @@
+"""Answering: language, intents, answer composition, conversations and the service (``Assistant.ask``)."""

@@ -1,0 +1,1 @@
+"""Evaluation: question sets, metrics, the staff report, comparison, tuning and the benchmark."""

@@ -1,0 +1,1 @@
+"""Search: fugashi tokens, the documents indexed, the index (build, load), retrievers, confidence, tuned parameters."""
