@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -24,7 +25,7 @@ from assistant.answering import answers
 from assistant.answering.answers import Citation
 from assistant.answering.intents import aspect, is_list_request, refers_back
 from assistant.answering.language import AnswerLang, detect
-from assistant.answering.sessions import SessionStore
+from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project, load_corpus
 from assistant.errors import ConfigError, QuestionError
@@ -56,6 +57,9 @@ class AskResult(BaseModel):
     list_answer: bool = Field(default=False, description="The question asked for several projects.")
     aspect: str | None = Field(default=None, description="where / who / when / cost / contact / apply, if asked.")
     session_id: str | None = None
+    answer_id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex, description="Identifies this answer, for POST /v1/feedback."
+    )
     candidates: list[Candidate] = Field(default_factory=list, description="Top of the retrieval ranking.")
     elapsed_ms: float = 0.0
 
@@ -92,7 +96,7 @@ class Assistant:
         params: RetrievalParams,
         *,
         analyzer: TextAnalyzer | None = None,
-        sessions: SessionStore | None = None,
+        conversations: ConversationStore | None = None,
     ) -> None:
         self.settings = settings
         self.corpus = corpus
@@ -100,7 +104,7 @@ class Assistant:
         self.embedder = embedder
         self.params = params
         self.analyzer = analyzer or TextAnalyzer()
-        self.sessions = sessions or SessionStore(ttl=settings.session_ttl_seconds, turns=settings.session_turns)
+        self.conversations: ConversationStore = conversations or MemoryConversations(ttl=settings.session_ttl_seconds)
         self.retriever = HybridRetriever(
             index=index,
             dense=DenseRetriever(index=index, embedder=embedder),
@@ -169,11 +173,12 @@ class Assistant:
         retrieval = self.retriever.search(text)
         confidence = self.confidence(retrieval, japanese=language.answer != "en")
         asked = aspect(text)
-        decision = self._decide(text, retrieval, confidence, self.sessions.recent(session_id), asked)
+        conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
+        decision = self._decide(text, retrieval, confidence, conversation.projects, asked)
 
         lang = language.answer
         if decision.follow_up:
-            lang = self._conversation_language(text, lang, self.sessions.language(session_id))
+            lang = self._conversation_language(text, lang, conversation.lang)
         if decision.abstained:
             body = answers.abstention(self.corpus, lang, question_lang=language.question)
             citations: list[Citation] = []
@@ -187,7 +192,10 @@ class Assistant:
                 answers.citation(self.corpus, self._projects[i], lang, float(retrieval.fused[i]))
                 for i in decision.projects
             ]
-            self.sessions.remember(session_id, [c.project_id for c in citations], lang)
+        if session_id and citations:
+            cited = [c.project_id for c in citations]
+            keep = self.settings.session_turns * 3
+            self.conversations.put(session_id, conversation.after(cited, lang, None, keep=keep))
         return AskResult(
             answer=body,
             abstained=decision.abstained,

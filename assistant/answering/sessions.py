@@ -1,11 +1,15 @@
-"""Conversation memory: the projects cited in a session's last turns, for a while.
+"""Conversation memory: what a session's earlier turns established, for a while.
 
 A follow-up such as 「それはどこにありますか？」 or "who can use it?" names no project; the
-session remembers which projects the previous answers cited so the follow-up resolves to
-them. Entries expire after ``ttl`` seconds of silence and the store holds at most
-``max_sessions`` (least recently used dropped first), so memory stays bounded.
+conversation remembers which projects the previous answers cited (and the answer language,
+and the resident's town once known) so the follow-up resolves to them.
 
-Only project ids and the answer language are kept, never the residents' words.
+:class:`ConversationStore` is the seam: the service reads a :class:`Conversation` before it
+answers and writes the updated one after. :class:`MemoryConversations` keeps them in this
+process (the CLI, the eval, tests); ``assistant.store.conversations`` keeps them in the
+database, so any worker or replica continues any conversation.
+
+Only project ids, the answer language and the town are kept, never the residents' words.
 """
 
 from __future__ import annotations
@@ -14,66 +18,83 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """What one session's earlier turns established."""
+
+    projects: list[str] = field(default_factory=list)
+    """Project ids cited in the last turns, most recent first."""
+    lang: str = ""
+    """The language of the last answer."""
+    town: str | None = None
+    """The member municipality the resident said they live in, once known."""
+    turns: int = 0
+    """How many questions the session has asked."""
+
+    def after(self, cited: list[str], lang: str, town: str | None, *, keep: int) -> Conversation:
+        """The conversation after one more answer citing ``cited`` (the first is the main one)."""
+        merged = [*cited, *(p for p in self.projects if p not in cited)] if cited else list(self.projects)
+        return replace(
+            self,
+            projects=merged[:keep],
+            lang=lang or self.lang,
+            town=town or self.town,
+            turns=self.turns + 1,
+        )
+
+
+class ConversationStore(Protocol):
+    """Where conversations live between turns (memory here, the database in ``assistant.store``)."""
+
+    def get(self, session_id: str) -> Conversation | None:
+        """The session's conversation, or None when it is new or has expired."""
+
+    def put(self, session_id: str, conversation: Conversation) -> None:
+        """Save the session's conversation (its expiry starts again)."""
 
 
 @dataclass
 class _Entry:
-    projects: list[str] = field(default_factory=list)
-    lang: str = ""
-    touched: float = 0.0
+    conversation: Conversation
+    touched: float
 
 
-class SessionStore:
-    """In-process session memory (one per server process)."""
+class MemoryConversations:
+    """In-process conversations (one per process): expire after ``ttl`` seconds of silence, LRU-bounded."""
 
     def __init__(
         self,
         *,
         ttl: float = 1800,
-        turns: int = 3,
         max_sessions: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
-        self.turns = turns
         self.max_sessions = max_sessions
         self._clock = clock
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _live(self, session_id: str | None) -> _Entry | None:
-        if not session_id:
-            return None
-        entry = self._entries.get(session_id)
-        if entry is not None and self._clock() - entry.touched > self.ttl:
-            del self._entries[session_id]
-            return None
-        return entry
-
-    def recent(self, session_id: str | None) -> list[str]:
-        """Project ids cited in this session's last turns, most recent first (empty if expired)."""
+    def get(self, session_id: str) -> Conversation | None:
+        """The live conversation of ``session_id``, or None."""
         with self._lock:
-            entry = self._live(session_id)
-            return list(entry.projects) if entry else []
+            entry = self._entries.get(session_id)
+            if entry is None:
+                return None
+            if self._clock() - entry.touched > self.ttl:
+                del self._entries[session_id]
+                return None
+            return entry.conversation
 
-    def language(self, session_id: str | None) -> str:
-        """The language of the session's last answer ("" if none)."""
+    def put(self, session_id: str, conversation: Conversation) -> None:
+        """Save (and refresh) ``session_id``'s conversation."""
         with self._lock:
-            entry = self._live(session_id)
-            return entry.lang if entry else ""
-
-    def remember(self, session_id: str | None, project_ids: list[str], lang: str = "") -> None:
-        """Record the projects one answer cited (the first is the main one) and its language."""
-        if not session_id or not project_ids:
-            return
-        with self._lock:
-            entry = self._entries.pop(session_id, None) or _Entry()
-            merged = [*project_ids, *(p for p in entry.projects if p not in project_ids)]
-            entry.projects = merged[: self.turns * 3]
-            entry.lang = lang or entry.lang
-            entry.touched = self._clock()
-            self._entries[session_id] = entry
+            self._entries.pop(session_id, None)
+            self._entries[session_id] = _Entry(conversation, self._clock())
             while len(self._entries) > self.max_sessions:
                 self._entries.popitem(last=False)
 

@@ -1,8 +1,8 @@
-"""Session memory: remembers the cited projects for a while, and no longer."""
+"""Conversation memory: remembers the cited projects for a while, and no longer."""
 
 from __future__ import annotations
 
-from assistant.answering.sessions import SessionStore
+from assistant.answering.sessions import Conversation, MemoryConversations
 
 
 class Clock:
@@ -14,33 +14,29 @@ class Clock:
 
 
 def test_recent_projects_most_recent_first_and_bounded() -> None:
-    store = SessionStore(ttl=60, turns=1, clock=Clock())
-    store.remember("s", ["a", "b"], "ja")
-    store.remember("s", ["c"], "en")
-    assert store.recent("s") == ["c", "a", "b"]
-    assert store.language("s") == "en"
-    store.remember("s", ["d", "e", "f"])
-    assert store.recent("s") == ["d", "e", "f"]  # turns=1 keeps three ids
+    first = Conversation().after(["a", "b"], "ja", None, keep=3)
+    second = first.after(["c"], "en", None, keep=3)
+    assert second.projects == ["c", "a", "b"] and second.lang == "en" and second.turns == 2
+    assert second.after(["d", "e", "f"], "", None, keep=3).projects == ["d", "e", "f"]
 
 
-def test_sessions_expire_after_silence() -> None:
+def test_the_town_once_known_is_kept() -> None:
+    known = Conversation().after(["a"], "ja", "南牧村", keep=3)
+    assert known.after(["b"], "ja", None, keep=3).town == "南牧村"
+
+
+def test_conversations_expire_after_silence() -> None:
     clock = Clock()
-    store = SessionStore(ttl=60, clock=clock)
-    store.remember("s", ["a"])
+    store = MemoryConversations(ttl=60, clock=clock)
+    store.put("s", Conversation(projects=["a"]))
     clock.now = 59
-    assert store.recent("s") == ["a"]
+    assert store.get("s") == Conversation(projects=["a"])
     clock.now = 59 + 61
-    assert store.recent("s") == [] and len(store) == 0
-
-
-def test_no_session_id_remembers_nothing() -> None:
-    store = SessionStore()
-    store.remember(None, ["a"])
-    assert store.recent(None) == [] and len(store) == 0
+    assert store.get("s") is None and len(store) == 0
 
 
 def test_the_store_is_bounded() -> None:
-    store = SessionStore(max_sessions=2)
+    store = MemoryConversations(max_sessions=2)
     for sid in ("a", "b", "c"):
-        store.remember(sid, ["x"])
-    assert len(store) == 2 and store.recent("a") == []
+        store.put(sid, Conversation(projects=["x"]))
+    assert len(store) == 2 and store.get("a") is None
