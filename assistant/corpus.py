@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import CorpusError
+from assistant.languages import LANGUAGES, LanguagePack, ProjectText, check_languages
 
 Status = Literal["planned", "under_discussion", "in_operation"]
 STATUSES: tuple[str, ...] = ("planned", "under_discussion", "in_operation")
@@ -34,6 +35,8 @@ STATUSES: tuple[str, ...] = ("planned", "under_discussion", "in_operation")
 PROJECT_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SOURCE_DOCUMENT = "定住自立圏連携事業（案）"
 MIN_EXAMPLES = 5
+ZONE_WIDE_WORDS: tuple[str, ...] = ("圏域", "構成団体", "富岡市及び各町村", "各町村", "市と町村")
+"""Words of the source that mean every member municipality (圏域市町村 contains 圏域)."""
 
 _KANA_OR_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -84,6 +87,12 @@ class Project(_Strict):
     status: Status
     status_basis: str
     municipalities: list[str] = Field(min_length=1)
+    covers: list[str] = Field(min_length=1)
+    """The member municipalities the project applies to, as the source says (``covers_basis``)."""
+    covers_basis: str
+    """The words of the source that ``covers`` rests on: a phrase of the summary or a ``municipalities`` entry."""
+    districts: dict[str, list[str]] = Field(default_factory=dict)
+    """Where the source limits a project to districts: municipality → district names (岡本 …)."""
     aliases: list[str] = Field(min_length=1)
     examples: list[str] = Field(min_length=MIN_EXAMPLES)
     source: Source
@@ -100,6 +109,7 @@ class Project(_Strict):
         "summary_en",
         "summary_easy",
         "status_basis",
+        "covers_basis",
     )
     @classmethod
     def _filled(cls, value: str) -> str:
@@ -110,7 +120,7 @@ class Project(_Strict):
     def _id_shape(cls, value: str) -> str:
         return _project_id(value)
 
-    @field_validator("municipalities", "aliases", "examples")
+    @field_validator("municipalities", "covers", "aliases", "examples")
     @classmethod
     def _no_blank_items(cls, values: list[str]) -> list[str]:
         for i, item in enumerate(values):
@@ -128,7 +138,6 @@ class Agreement(_Strict):
     """A 協定内容 (agreement) of the zone's policy table."""
 
     name: str
-    name_en: str
     keywords: list[str] = Field(default_factory=list)
     """Everyday words for the category, used to answer list questions (「子育ての事業を全部」)."""
 
@@ -137,8 +146,6 @@ class PolicyItem(_Strict):
     """A 政策項目 (policy item) and its agreements."""
 
     name: str
-    name_en: str
-    name_easy: str = ""
     keywords: list[str] = Field(default_factory=list)
     agreements: list[Agreement] = Field(min_length=1)
 
@@ -147,28 +154,31 @@ class PolicyArea(_Strict):
     """A 政策分野 (policy area) and its items."""
 
     name: str
-    name_en: str
     items: list[PolicyItem] = Field(min_length=1)
 
 
-class GlossaryEntry(_Strict):
-    """A municipality word in English and in やさしい日本語."""
+class Town(_Strict):
+    """A member municipality and the ways residents write it."""
 
-    en: str
-    easy: str
+    name: str
+    kana: list[str] = Field(default_factory=list)
+    latin: list[str] = Field(default_factory=list)
+    """Romaji and English spellings (Kanra, Kanra Town, Kanra-machi)."""
+    other: list[str] = Field(default_factory=list)
+    """The name in other scripts (甘乐町, 간라, คันระ …)."""
+    districts: list[str] = Field(default_factory=list)
+    """大字 and district names inside the municipality."""
 
 
 class Zone(_Strict):
     """The settlement-and-independence zone and its policy hierarchy (``corpus/zone.yaml``)."""
 
     name: str
-    name_en: str
     centre_city: str
     members: list[str] = Field(min_length=1)
     policy_areas: list[PolicyArea] = Field(min_length=1)
-    glossary: dict[str, GlossaryEntry] = Field(default_factory=dict)
+    towns: list[Town] = Field(default_factory=list)
     outside_places: list[str] = Field(default_factory=list)
-    zone_places: list[str] = Field(default_factory=list)
 
     def items(self) -> list[PolicyItem]:
         """Every policy item (医療, 福祉 …), in table order."""
@@ -183,18 +193,15 @@ class Zone(_Strict):
             for agreement in item.agreements
         }
 
-    def english(self, japanese_name: str) -> str:
-        """The English name of an area, item or agreement, or the Japanese name if none."""
+    def category_names(self) -> list[str]:
+        """Every area, item and agreement name, in table order (each once)."""
+        names: list[str] = []
         for area in self.policy_areas:
-            if area.name == japanese_name:
-                return area.name_en
+            names.append(area.name)
             for item in area.items:
-                if item.name == japanese_name:
-                    return item.name_en
-                for agreement in item.agreements:
-                    if agreement.name == japanese_name:
-                        return agreement.name_en
-        return japanese_name
+                names.append(item.name)
+                names += [agreement.name for agreement in item.agreements]
+        return list(dict.fromkeys(names))
 
 
 class OutOfScopeTopic(_Strict):
@@ -226,10 +233,32 @@ class Corpus:
     source_file: str
     digest: str
     out_of_scope: list[OutOfScopeTopic] = field(default_factory=list)
+    languages: dict[str, LanguagePack] = field(default_factory=dict)
 
     def get(self, project_id: str) -> Project | None:
         """The project with this id, or None."""
         return self.projects.get(project_id)
+
+    def text(self, project: Project, lang: str) -> ProjectText:
+        """The project's name and summary in ``lang`` (Japanese for an unknown language)."""
+        if lang == "en":
+            return ProjectText(name=project.name_en, summary=project.summary_en)
+        if lang == "ja-easy":
+            return ProjectText(name=project.name, summary=project.summary_easy)
+        pack = self.languages.get(lang)
+        if pack is None or project.id not in pack.projects:
+            return ProjectText(name=project.name, summary=project.summary)
+        return pack.projects[project.id]
+
+    def category(self, name: str, lang: str) -> str:
+        """An area, item or agreement name in ``lang`` (the Japanese name when untranslated)."""
+        pack = self.languages.get(lang)
+        return pack.categories.get(name, name) if pack else name
+
+    def place(self, word: str, lang: str) -> str:
+        """A municipality word (富岡市, 構成団体 …) in ``lang``."""
+        pack = self.languages.get(lang)
+        return pack.places.get(word, word) if pack else word
 
 
 def join_source_lines(text: str) -> str:
@@ -244,6 +273,7 @@ def corpus_files(root: Path) -> list[Path]:
     """The files whose content defines the corpus, in a stable order."""
     files = sorted((root / "projects").glob("*.yaml"))
     files += [root / "zone.yaml", root / "out_of_scope.yaml", *sorted((root / "source").glob("*.txt"))]
+    files += sorted((root / "languages").glob("*.yaml"))
     return [f for f in files if f.is_file()]
 
 
@@ -329,12 +359,7 @@ def _check_project(
                 f"{shown}: fields 'policy_area/policy_item/agreement': {' › '.join(triple)} is not in corpus/zone.yaml"
             )
     if zone is not None:
-        for word in project.municipalities:
-            if word not in zone.glossary:
-                problems.append(
-                    f"{shown}: field 'municipalities': {word!r} has no English / やさしい日本語 form in "
-                    "corpus/zone.yaml (glossary)"
-                )
+        problems += _check_covers(shown, project, zone)
     expected_path = [*project.category_path, project.name]
     if project.source.path != expected_path:
         problems.append(f"{shown}: field 'source.path': expected {expected_path}, found {project.source.path}")
@@ -343,6 +368,77 @@ def _check_project(
     if project.source.file != source_file:
         problems.append(f"{shown}: field 'source.file': {project.source.file!r} is not in corpus/source/")
     return problems + _check_languages(shown, project)
+
+
+def _check_covers(shown: str, project: Project, zone: Zone) -> list[str]:
+    """``covers`` names member municipalities and agrees with the phrase it rests on."""
+    problems = []
+    unknown = [m for m in project.covers if m not in zone.members]
+    if unknown:
+        problems.append(
+            f"{shown}: field 'covers': {', '.join(unknown)} is not a member municipality ({', '.join(zone.members)})"
+        )
+    basis = join_source_lines(project.covers_basis)
+    if basis not in join_source_lines(project.summary) and project.covers_basis not in project.municipalities:
+        problems.append(
+            f"{shown}: field 'covers_basis': {project.covers_basis!r} is neither a phrase of the summary nor one of "
+            "'municipalities'"
+        )
+    if any(word in basis for word in ZONE_WIDE_WORDS):
+        implied = list(zone.members)
+    else:
+        implied = [m for m in zone.members if m in basis]
+    if sorted(project.covers) != sorted(implied):
+        problems.append(
+            f"{shown}: field 'covers': {project.covers} does not agree with covers_basis "
+            f"{project.covers_basis!r}, which means {implied}"
+        )
+    for town, districts in project.districts.items():
+        if town not in project.covers:
+            problems.append(f"{shown}: field 'districts': {town!r} is not in 'covers'")
+        for district in districts:
+            if district not in join_source_lines(project.summary):
+                problems.append(f"{shown}: field 'districts.{town}': {district!r} is not named in the summary")
+    return problems
+
+
+def _check_towns(shown: str, zone: Zone) -> list[str]:
+    names = [town.name for town in zone.towns]
+    if names and sorted(names) != sorted(zone.members):
+        return [f"{shown}: field 'towns': {names} must be exactly the members {zone.members}"]
+    return []
+
+
+def _load_languages(
+    root: Path, zone: Zone | None, projects: dict[str, Project], ids: list[str], problems: list[str]
+) -> dict[str, LanguagePack]:
+    """Read ``languages/*.yaml`` and check that every language is complete."""
+    packs: dict[str, LanguagePack] = {}
+    shown: dict[str, str] = {}
+    for path in sorted((root / "languages").glob("*.yaml")):
+        where = _shown(path, root)
+        shown[path.stem] = where
+        data = _read_yaml(path, where, problems)
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{where}: expected a mapping of fields, found {type(data).__name__}")
+            continue
+        try:
+            packs[path.stem] = LanguagePack.model_validate(data)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(where, exc))
+    if zone is None:
+        return packs
+    places = set(zone.members) | {word for p in projects.values() for word in p.municipalities}
+    problems += check_languages(
+        packs,
+        project_ids=ids,
+        categories=zone.category_names(),
+        places=places,
+        shown=shown,
+    )
+    return packs
 
 
 def load_corpus(root: Path) -> Corpus:
@@ -380,6 +476,7 @@ def load_corpus(root: Path) -> Corpus:
         if data is not None:
             try:
                 zone = Zone.model_validate(data)
+                problems.extend(_check_towns(_shown(zone_path, root), zone))
             except ValidationError as exc:
                 problems.extend(_validation_problems(_shown(zone_path, root), exc))
 
@@ -411,6 +508,7 @@ def load_corpus(root: Path) -> Corpus:
         projects[project.id] = project
 
     out_of_scope = _load_out_of_scope(root, projects, problems)
+    languages = _load_languages(root, zone, projects, [path.stem for path in files], problems)
     if problems or zone is None or source_text is None:
         raise CorpusError(problems)
     # The order of the source table (page, then where the name stands), as staff read it.
@@ -425,6 +523,7 @@ def load_corpus(root: Path) -> Corpus:
         source_file=source_file,
         digest=corpus_digest(root),
         out_of_scope=out_of_scope,
+        languages={code: languages[code] for code in LANGUAGES if code in languages},
     )
 
 
