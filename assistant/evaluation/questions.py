@@ -1,7 +1,17 @@
 """Evaluation and tuning question sets: JSON Lines, one question per line.
 
 Each line: ``{"id", "question", "expected": [project ids, best first; empty = must abstain],
-"lang", "kind", "follow_up_of": id of the earlier question in the same conversation (optional)}``.
+"lang", "kind"}`` and, where they apply:
+
+- ``follow_up_of``: the id of the turn just before this one in the same conversation; the turns
+  of a conversation are asked in order in one session, and every turn is scored;
+- ``town``: the resident's town the assistant should know by this turn (富岡市, 下仁田町, 南牧村,
+  甘楽町, or ``outside`` for a place outside the zone), and ``covers_town``: whether the first
+  expected project covers it (the coverage statement is scored, not only the citation);
+- ``town_field``: a town the channel passes in ``/v1/ask``'s ``town`` (a selector, a quick reply).
+
+``kind`` says how the question is asked (:data:`KINDS`); ``lang`` is one of the twelve answer
+languages, and the answer must come in it (romaji Japanese may be answered in Japanese or やさしい日本語).
 
 ``eval/questions/`` is the held-out set that measures the assistant; ``eval/tuning/`` is the
 separate set that parameters are chosen on (``assistant tune``).
@@ -15,9 +25,32 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from assistant.errors import AssistantError
+from assistant.languages import LANGUAGES
 
-KINDS = ("polite", "casual", "hiragana", "typo", "list", "follow_up", "out_of_scope", "injection")
-LANGS = ("ja", "ja-easy", "en", "vi", "pt", "zh")
+KINDS = (
+    "polite",
+    "casual",
+    "hiragana",
+    "typo",
+    "list",
+    "follow_up",
+    "out_of_scope",
+    "injection",
+    "romaji",
+    "voice",
+    "situation",
+    "long",
+    "dialect",
+    "two_needs",
+    "missing_detail",
+    "near_miss",
+    "town",
+    "town_list",
+    "switch",
+    "return",
+)
+LANGS = LANGUAGES
+TOWNS = ("富岡市", "下仁田町", "南牧村", "甘楽町", "outside")
 
 
 class QuestionSetError(AssistantError):
@@ -39,6 +72,9 @@ class EvalQuestion(BaseModel):
     lang: str
     kind: str
     follow_up_of: str | None = None
+    town: str | None = None
+    covers_town: bool | None = None
+    town_field: str | None = None
     file: str = ""
     line: int = 0
 
@@ -46,6 +82,11 @@ class EvalQuestion(BaseModel):
     def in_scope(self) -> bool:
         """True when some project answers it."""
         return bool(self.expected)
+
+    @property
+    def answer_langs(self) -> tuple[str, ...]:
+        """The answer languages that are right for this question."""
+        return ("ja", "ja-easy") if self.kind == "romaji" else (self.lang,)
 
 
 def question_files(target: Path) -> list[Path]:
@@ -94,6 +135,13 @@ def load_questions(targets: list[Path], project_ids: set[str]) -> list[EvalQuest
                 problems.append(f"{where}: field 'lang': {question.lang!r} is not one of {', '.join(LANGS)}")
             if question.id in seen:
                 problems.append(f"{where}: field 'id': duplicate id {question.id!r} (also {seen[question.id]})")
+            if question.town is not None and question.town not in TOWNS:
+                problems.append(f"{where}: field 'town': {question.town!r} is not one of {', '.join(TOWNS)}")
+            if question.covers_town is not None and (question.town is None or not question.expected):
+                problems.append(f"{where}: field 'covers_town': needs 'town' and an expected project")
+            if question.town is not None and question.expected and question.kind != "town_list":
+                if question.covers_town is None:
+                    problems.append(f"{where}: field 'covers_town': required with 'town' and an expected project")
             if question.follow_up_of and question.follow_up_of not in seen:
                 problems.append(f"{where}: field 'follow_up_of': {question.follow_up_of!r} is not an earlier question")
             seen[question.id] = where
