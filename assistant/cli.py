@@ -230,7 +230,8 @@ def tune_command(
         f"{params.measured['tuning_abstention_recall']:.1%} of out-of-scope, "
         f"{params.measured['tuning_false_abstention_rate']:.1%} false; confidence AUC "
         f"{params.measured['confidence_auc']} (top dense alone {params.measured['dense_top_auc']}); "
-        f"list margin {params.list_margin}\nwritten to {target}"
+        f"follow-up model on {params.measured.get('follow_turns', 0)} conversation turns: AUC "
+        f"{params.measured.get('follow_auc', '-')}; list margin {params.list_margin}\nwritten to {target}"
     )
 
 

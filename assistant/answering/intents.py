@@ -15,22 +15,20 @@ and a cue that misfires only changes the order of true sentences, never their co
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Literal
 
+from assistant.languages import LanguagePack
 from assistant.search.tokens import normalize
 
 Aspect = Literal["where", "who", "when", "cost", "contact", "apply"]
 
-_LIST = re.compile(
-    # "…の事業を全部 / 事業はどれ / 取り組みには何が": a plural request about projects ...
+# Japanese: "…の事業を全部 / 事業はどれ / 取り組みには何が", "全部教えて / 一覧で見せて", "どんな事業".
+_LIST_JA = re.compile(
     r"(事業|じぎょう|サービス|さーびす|取り組み|取組|とりくみ|連携|プロジェクト|制度).{0,12}"
-    r"(全部|ぜんぶ|すべて|全て|一覧|いちらん|まとめて|どれ|何が|なにが|どんな|いくつ|何件)|"
-    # ... or "全部教えて / 一覧で見せて", whatever is asked about
+    r"(全部|ぜんぶ|すべて|全て|一覧|いちらん|どれ|何が|なにが|どんな|いくつ|何件)|"
     r"(全部|ぜんぶ|すべて|全て|一覧|いちらん)(で)?(を)?(教え|おしえ|知りたい|しりたい|見せ|みせ|出して|挙げ)|"
-    r"(どんな|どういう|何の|なんの)(事業|じぎょう|取り組み|とりくみ|サービス)|"
-    r"(^|please |can you |could you )list\b|\blist (all|every|the)\b|\ball of (it|them)\b|"
-    r"\b(all (the )?(joint )?(projects|services)|which (joint )?(projects|services)|what (joint )?(projects|services)|"
-    r"every project|what (kind of )?(projects|services))\b"
+    r"(どんな|どういう|何の|なんの)(事業|じぎょう|取り組み|とりくみ|サービス)"
 )
 _REFERS_BACK_JA = re.compile(
     r"^(?!それと|それから|それに|それで|これから|あれから)(それ|そこ|その|そちら|あれ|これ|この|そういう|そっち)|それ(は|って|の|に|を|で|も)|そこ(は|って|に|へ|の|で|まで)|"
@@ -77,9 +75,55 @@ _ASPECTS: list[tuple[Aspect, re.Pattern[str]]] = [
 ]
 
 
+# "Can I use it?": a question about whether the resident may use a service (not how a service works).
+_ELIGIBILITY = re.compile(
+    r"(使え|つかえ|利用でき|りようでき|参加でき|さんかでき|預けられ|あずけられ|受けられ|うけられ|申し込め|もうしこめ|"
+    r"登録でき|入れ|使っても|利用して(も)?いい|対象)(ます|る|ない|ません)?(か|の|\?|？|$)|"
+    r"\b(can i|could i|may i|can we|can my|am i eligible|are we eligible|is it open to|available to)\b|"
+    r"¿puedo|\bposso\b|\bpodemos\b|có thể .*không|\bbisa\b|\bboleh\b|\bpwede\b|\bmaaari\b"
+)
+
+
+def asks_eligibility(question: str) -> bool:
+    """Whether the question asks if the resident may use something (「使えますか」, "can I use")."""
+    return bool(_ELIGIBILITY.search(normalize(question)))
+
+
+class ListCues:
+    """Recognises a request for several projects, in every answer language, from the language files' cues.
+
+    A question asks for a list when it has a word asking for several ("all", "todos", "tất cả", 「全部」)
+    and a word for the joint projects or services ("services", "dự án", 「事業」), or, with a category
+    or the resident's town known, the first alone (「南牧村で使えるのは全部でいくつ？」 is a list of that town).
+    """
+
+    def __init__(self, packs: Iterable[LanguagePack]) -> None:
+        packs = list(packs)
+        self._list = _words([w for p in packs for w in p.cues.several])
+        self._services = _words([w for p in packs for w in p.cues.services])
+
+    def asks_for_list(self, question: str, *, scoped: bool = False) -> bool:
+        """Whether the question asks for several projects (``scoped``: a category or town is known)."""
+        text = normalize(question)
+        if _LIST_JA.search(text):
+            return True
+        if not self._list.search(text):
+            return False
+        return scoped or bool(self._services.search(text))
+
+
+def _words(words: list[str]) -> re.Pattern[str]:
+    """Latin words match whole words only; other scripts as substrings."""
+    parts = []
+    for word in sorted({normalize(w) for w in words if w.strip()}, key=len, reverse=True):
+        escaped = re.escape(word)
+        parts.append(rf"\b{escaped}\b" if re.match(r"[a-zà-ɏḁ-ỿ]", word) else escaped)
+    return re.compile("|".join(parts) or r"(?!x)x")
+
+
 def is_list_request(question: str) -> bool:
-    """Whether the question asks for several projects at once."""
-    return bool(_LIST.search(normalize(question)))
+    """Whether a Japanese question asks for several projects at once (see :class:`ListCues` for every language)."""
+    return bool(_LIST_JA.search(normalize(question)))
 
 
 def refers_back(question: str) -> bool:

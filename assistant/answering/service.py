@@ -22,15 +22,16 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from assistant.answering import answers
-from assistant.answering.answers import Citation
-from assistant.answering.intents import aspect, is_list_request, refers_back
-from assistant.answering.language import AnswerLang, detect
+from assistant.answering.answers import Citation, ResidentTown
+from assistant.answering.intents import ListCues, asks_eligibility, aspect, refers_back
+from assistant.answering.language import Language, detect
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
+from assistant.answering.towns import TownFinder
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project, load_corpus
 from assistant.errors import ConfigError, QuestionError
 from assistant.model.embeddings import SentenceTransformerEmbeddings
-from assistant.search.confidence import FEATURES, features
+from assistant.search.confidence import FEATURES, features, follow_features
 from assistant.search.index import SearchIndex, load_index
 from assistant.search.params import RetrievalParams, load_params
 from assistant.search.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
@@ -49,19 +50,26 @@ class AskResult(BaseModel):
 
     answer: str
     abstained: bool = Field(description="True when nothing in the corpus answers the question.")
-    lang: str = Field(description="The question's language: ja, ja-easy, en, vi, pt, zh, ko or und.")
-    answer_lang: str = Field(description="The answer's language: ja, ja-easy or en.")
+    lang: str = Field(description="The question's language (ISO 639-1; ja-easy for やさしい日本語; und if unknown).")
+    answer_lang: str = Field(description="The answer's language: one of the twelve answer languages.")
     citations: list[Citation] = Field(description="The projects the answer comes from, best first.")
     confidence: float = Field(description="Estimated probability that a project answers the question (0–1).")
-    follow_up: bool = Field(default=False, description="Resolved to the project of the session's previous turn.")
+    follow_up: bool = Field(default=False, description="Resolved to a project of the conversation's earlier turns.")
     list_answer: bool = Field(default=False, description="The question asked for several projects.")
     aspect: str | None = Field(default=None, description="where / who / when / cost / contact / apply, if asked.")
+    town: str | None = Field(
+        default=None, description="The resident's town as understood (a member municipality, or a place outside)."
+    )
     session_id: str | None = None
     answer_id: str = Field(
         default_factory=lambda: uuid.uuid4().hex, description="Identifies this answer, for POST /v1/feedback."
     )
+    suggestions: list[str] = Field(default_factory=list, description="Follow-up questions the resident can tap.")
     candidates: list[Candidate] = Field(default_factory=list, description="Top of the retrieval ranking.")
     elapsed_ms: float = 0.0
+
+
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
 
 
 def validate_question(question: object, max_chars: int) -> str:
@@ -76,12 +84,47 @@ def validate_question(question: object, max_chars: int) -> str:
     return text
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;])\s+")
+MIN_SEGMENT_CHARS = 6
+SEGMENTED_FROM_CHARS = 40
+
+
+def segments(text: str) -> list[str]:
+    """The sentences of a long message (a LINE message with the need in its middle); [] for a short one."""
+    if len(text) < SEGMENTED_FROM_CHARS:
+        return []
+    parts = [part.strip() for part in _SENTENCE_END.split(text)]
+    parts = [part for part in parts if len(part) >= MIN_SEGMENT_CHARS]
+    return parts if len(parts) >= 2 else []
+
+
+@dataclass
+class Evidence:
+    """One question's retrievals: the whole message, each of its sentences, and the most confident.
+
+    In a conversation, also the question read together with the conversation's project (``context``).
+    """
+
+    whole: Retrieval
+    confidence: float
+    parts: list[tuple[Retrieval, float]]
+    context: tuple[Retrieval, float] | None = None
+
+    def main(self, threshold: float) -> tuple[Retrieval, float]:
+        """The retrieval the answer rests on: the whole message when it is confident on its own,
+        else its most confident sentence (a need buried in a long message)."""
+        if self.confidence >= threshold or not self.parts:
+            return self.whole, self.confidence
+        return max([(self.whole, self.confidence), *self.parts], key=lambda pair: pair[1])
+
+
 @dataclass
 class _Decision:
     projects: list[int]
     abstained: bool
-    follow_up: bool
-    list_answer: bool
+    follow_up: bool = False
+    list_answer: bool = False
+    grouped: bool = False
 
 
 class Assistant:
@@ -121,8 +164,8 @@ class Assistant:
         self._projects: list[Project] = [corpus.projects[pid] for pid in index.project_ids]
         self._position = {pid: i for i, pid in enumerate(index.project_ids)}
         self._categories = self._category_terms()
-        self._outside_places = [_term_pattern(place) for place in corpus.zone.outside_places]
-        self._zone_places = [_term_pattern(place) for place in corpus.zone.zone_places]
+        self.towns = TownFinder(corpus.zone)
+        self.list_cues = ListCues(corpus.languages.values())
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
@@ -146,6 +189,7 @@ class Assistant:
         self.embedder.warm_up()
         self.analyzer.warm_up()
         self.retriever.search("病児保育")
+        detect("byouji hoiku wa doko desu ka", parser=self.analyzer.parse)
 
     @property
     def ready(self) -> bool:
@@ -154,12 +198,14 @@ class Assistant:
 
     # ------------------------------------------------------------------ answering
 
-    def ask(self, question: object, session_id: str | None = None) -> AskResult:
+    def ask(self, question: object, session_id: str | None = None, town: str | None = None) -> AskResult:
         """Answer one question.
 
         Args:
             question: the resident's question, as typed.
-            session_id: an opaque conversation id; follow-ups within it resolve to earlier projects.
+            session_id: an opaque conversation id; follow-ups within it resolve to earlier projects,
+                and the town once said is remembered.
+            town: the resident's town when the channel knows it (a selector, a quick reply).
 
         Returns:
             The answer, its citations (best first) and how it was reached.
@@ -169,33 +215,35 @@ class Assistant:
         """
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
-        language = detect(text)
-        retrieval = self.retriever.search(text)
-        confidence = self.confidence(retrieval, japanese=language.answer != "en")
-        asked = aspect(text)
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
-        decision = self._decide(text, retrieval, confidence, conversation.projects, asked)
+        language = detect(text, parser=self.analyzer.parse)
+        query = language.kana or text
+        stated = self.towns.resident(text)
+        resident = stated or self.towns.parse(town) or self.towns.parse(conversation.town)
+        asked = aspect(text)
+        previous = self._position.get(conversation.projects[0]) if conversation.projects else None
+        context = f"{self._projects[previous].name} {query}" if previous is not None else None
+        evidence = self.evidence(query, japanese=language.answer in ("ja", "ja-easy"), context=context)
+        decision = self._decide(text, evidence, previous, asked, stated, resident)
 
-        lang = language.answer
-        if decision.follow_up:
-            lang = self._conversation_language(text, lang, conversation.lang)
+        lang = self._answer_language(text, language, conversation, decision.follow_up)
+        retrieval, confidence = evidence.main(self.params.threshold)
+        chosen = [self._projects[i] for i in decision.projects]
         if decision.abstained:
-            body = answers.abstention(self.corpus, lang, question_lang=language.question)
-            citations: list[Citation] = []
+            body = answers.abstention(self.corpus, lang)
+        elif decision.list_answer:
+            body = answers.list_answer(self.corpus, chosen, lang, town=resident, grouped=decision.grouped)
         else:
-            chosen = [self._projects[i] for i in decision.projects]
-            if decision.list_answer:
-                body = answers.list_answer(self.corpus, chosen, lang, question_lang=language.question)
-            else:
-                body = answers.project_answer(self.corpus, chosen, lang, aspect=asked, question_lang=language.question)
-            citations = [
-                answers.citation(self.corpus, self._projects[i], lang, float(retrieval.fused[i]))
-                for i in decision.projects
-            ]
-        if session_id and citations:
+            body = answers.project_answer(self.corpus, chosen, lang, aspect=asked, town=resident)
+        citations = [
+            answers.citation(self.corpus, project, lang, float(retrieval.fused[i]), resident)
+            for i, project in zip(decision.projects, chosen, strict=True)
+        ]
+        if session_id:
             cited = [c.project_id for c in citations]
             keep = self.settings.session_turns * 3
-            self.conversations.put(session_id, conversation.after(cited, lang, None, keep=keep))
+            remembered = resident.name if resident else None
+            self.conversations.put(session_id, conversation.after(cited, lang, remembered, keep=keep))
         return AskResult(
             answer=body,
             abstained=decision.abstained,
@@ -206,7 +254,9 @@ class Assistant:
             follow_up=decision.follow_up,
             list_answer=decision.list_answer,
             aspect=asked,
+            town=resident.name if resident else None,
             session_id=session_id,
+            suggestions=[] if decision.abstained or decision.list_answer else answers.suggestions(self.corpus, lang),
             candidates=[
                 Candidate(project_id=self.index.project_ids[i], score=round(float(retrieval.fused[i]), 4))
                 for i in retrieval.top(5)
@@ -214,16 +264,32 @@ class Assistant:
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
-    @staticmethod
-    def _conversation_language(text: str, detected: AnswerLang, previous: str) -> AnswerLang:
-        """A short kana-only follow-up (「それはどこ？」) keeps the conversation's Japanese form.
+    def evidence(self, query: str, *, japanese: bool, context: str | None = None) -> Evidence:
+        """Retrieve for the whole question, for each sentence of a long message, and in the conversation's context.
 
-        Such a question says nothing about the asker's reading level; a spaced-out one
-        (「それは どこ ですか」) does, and gets やさしい日本語.
+        All the texts are embedded in one model call.
         """
-        if detected == "ja-easy" and previous == "ja" and len(text.split()) == 1:
+        parts = segments(query)
+        texts = [query, *parts, *([context] if context else [])]
+        retrievals = self.retriever.search_many(texts)
+        scored = [(r, self.confidence(r, japanese=japanese)) for r in retrievals]
+        with_context = scored.pop() if context else None
+        return Evidence(scored[0][0], scored[0][1], scored[1:], with_context)
+
+    @staticmethod
+    def _answer_language(text: str, language: Language, conversation: Conversation, follow_up: bool) -> str:
+        """The question's language; in a conversation, a too-short-to-tell question keeps the conversation's.
+
+        A short kana-only follow-up (「それはどこ？」) keeps the conversation's ordinary Japanese: such a
+        question says nothing about the asker's reading level; a spaced-out one (「それは どこ ですか」)
+        does, and gets やさしい日本語.
+        """
+        previous = conversation.lang
+        if not language.sure and previous:
+            return previous
+        if follow_up and language.answer == "ja-easy" and previous == "ja" and len(text.split()) == 1:
             return "ja"
-        return detected
+        return language.answer
 
     def confidence(self, retrieval: Retrieval, *, japanese: bool) -> float:
         """P(some project answers this), from the tuned model; the top dense score if none is tuned."""
@@ -232,34 +298,80 @@ class Assistant:
         return self.params.confidence.probability(features(retrieval, japanese=japanese))
 
     def _decide(
-        self, text: str, retrieval: Retrieval, confidence: float, recent: list[str], asked: str | None
+        self,
+        text: str,
+        evidence: Evidence,
+        previous: int | None,
+        asked: str | None,
+        stated: ResidentTown | None,
+        resident: ResidentTown | None,
     ) -> _Decision:
         params = self.params
+        retrieval, confidence = evidence.main(self.params.threshold)
         confident = confidence >= params.threshold
-        top = retrieval.order[0]
-        listing = is_list_request(text)
-        if self._about_elsewhere(text):
-            return _Decision([], abstained=True, follow_up=False, list_answer=False)
-        previous = self._position.get(recent[0]) if recent else None
-        if previous is not None and not listing:
-            switches = confidence >= max(params.threshold, params.switch_threshold) and top != previous
-            rank = retrieval.order.index(previous)
-            if refers_back(text) or not switches and (asked is not None or rank < 3):
-                return _Decision([previous], abstained=False, follow_up=True, list_answer=False)
-        named = self.named_categories(text) if listing else []
+        if self._about_elsewhere(text, stated):
+            return _Decision([], abstained=True)
+        named = self.named_categories(text)
+        listing = self.list_cues.asks_for_list(text, scoped=bool(named) or stated is not None)
+        if listing and resident is not None and not named:
+            covering = [i for i, p in enumerate(self._projects) if resident.covered_by(p)]
+            if not covering:
+                return _Decision([], abstained=True)
+            return _Decision(covering, abstained=False, list_answer=True, grouped=True)
+        if previous is not None and not listing and self._follows(text, evidence, previous, asked):
+            return _Decision([previous], abstained=False, follow_up=True)
         if listing and (confident or named):
-            return _Decision(self._list_projects(named, retrieval), abstained=False, follow_up=False, list_answer=True)
+            return _Decision(self._list_projects(named, retrieval), abstained=False, list_answer=True)
         if not confident:
-            return _Decision([], abstained=True, follow_up=False, list_answer=False)
+            return _Decision([], abstained=True)
+        top = retrieval.order[0]
         best = retrieval.fused[top]
         related = [i for i in retrieval.order[1:3] if retrieval.fused[i] >= best - params.related_margin]
-        return _Decision([top, *related], abstained=False, follow_up=False, list_answer=False)
+        others = [
+            r.order[0]
+            for r, c in [(evidence.whole, evidence.confidence), *evidence.parts]
+            if c >= params.threshold and r.order[0] != top
+        ]
+        chosen = list(dict.fromkeys([top, *others, *related]))[:3]
+        return _Decision(chosen, abstained=False)
 
-    def _about_elsewhere(self, text: str) -> bool:
-        """The question names a place outside the zone and none inside it: another municipality's services."""
-        question = normalize(text)
-        outside = any(place.search(question) for place in self._outside_places)
-        return outside and not any(place.search(question) for place in self._zone_places)
+    def _follows(self, text: str, evidence: Evidence, previous: int, asked: str | None) -> bool:
+        """Whether the question depends on the conversation's project rather than standing on its own.
+
+        Decided from the retrieval evidence (:func:`~assistant.search.confidence.follow_features`): the
+        question's confidence on its own against its confidence read together with the conversation's
+        project, how much content of its own it carries, and whether it is closer to a topic no project
+        covers. The model is fitted on the tuning conversations (``assistant tune``).
+        """
+        retrieval, confidence = evidence.main(self.params.threshold)
+        if evidence.context is None:
+            return False
+        context, with_context = evidence.context
+        model = self.params.follow_up
+        if model is None:  # untuned: the same evidence, read by hand
+            if confidence >= self.params.threshold:
+                return retrieval.order[0] == previous and (refers_back(text) or asked is not None)
+            return context.order[0] == previous and with_context >= self.params.threshold
+        x = follow_features(retrieval, confidence, context, with_context, previous)
+        return model.probability(x) >= self.params.follow_threshold
+
+    def _about_elsewhere(self, text: str, stated: ResidentTown | None) -> bool:
+        """The question asks about another municipality's services, which no joint project answers.
+
+        - A place outside the zone named as where the service is (「前橋市の病児保育」), with no place of
+          the zone named: yes.
+        - A resident outside the zone (「高崎に住んでいます」) asking about the zone's services (naming a
+          place of the zone, or asking whether they may use one): no, and the answer says the project
+          is for the member towns' residents. Asking how to do something where they live: yes.
+        - A place named as where the resident came from, or a surname: no.
+        """
+        in_zone = self.towns.names_member(text)
+        mentions = self.towns.places_outside(text)
+        if any(m.role == "service" for m in mentions) and not in_zone:
+            return True
+        if stated is not None and not stated.member:
+            return not (in_zone or asks_eligibility(text))
+        return False
 
     # ------------------------------------------------------------------ list questions
 
@@ -269,7 +381,7 @@ class Assistant:
         suffixes = ("の充実", "の推進", "の利用促進", "の維持及び整備", "の共同実施")
         for item in self.corpus.zone.items():
             members = [i for i, p in enumerate(self._projects) if p.policy_item == item.name]
-            for word in [item.name, item.name_en, *item.keywords]:
+            for word in [item.name, self.corpus.category(item.name, "en"), *item.keywords]:
                 terms.append((_term_pattern(word), members))
             for agreement in item.agreements:
                 core = agreement.name

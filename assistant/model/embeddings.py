@@ -187,6 +187,26 @@ class SentenceTransformerEmbeddings(Embeddings):
                 self._cache.popitem(last=False)
         return vector
 
+    def encode_queries(self, texts: list[str]) -> list[Vectors]:
+        """Query vectors for several texts in one model call (cached ones are not encoded again)."""
+        vectors: dict[str, Vectors] = {}
+        with self._lock:
+            for text in texts:
+                cached = self._cache.get(text)
+                if cached is not None:
+                    vectors[text] = cached
+        missing = list(dict.fromkeys(t for t in texts if t not in vectors))
+        if missing:
+            encoded = self.model.encode_query(missing, normalize_embeddings=True, convert_to_numpy=True)
+            with self._lock:
+                for text, row in zip(missing, np.asarray(encoded, dtype=np.float32), strict=True):
+                    row.setflags(write=False)
+                    vectors[text] = row
+                    self._cache[text] = row
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return [vectors[text] for text in texts]
+
     def clear_cache(self) -> None:
         """Forget cached query vectors (so a benchmark or a comparison measures real work)."""
         with self._lock:

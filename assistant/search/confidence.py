@@ -36,6 +36,17 @@ FEATURES: tuple[str, ...] = (
     "japanese",
 )
 
+FOLLOW_FEATURES: tuple[str, ...] = (
+    "alone",
+    "same_top",
+    "previous_dense_gap",
+    "previous_lexical",
+    "context_gain",
+    "content",
+    "negative_vs_previous",
+)
+"""Signals that a question in a conversation depends on the conversation's project (see :func:`follow_features`)."""
+
 Matrix = npt.NDArray[np.float64]
 
 
@@ -62,8 +73,41 @@ def features(retrieval: Retrieval, *, japanese: bool) -> npt.NDArray[np.float64]
     )
 
 
-class ConfidenceModel(BaseModel):
-    """A fitted logistic regression over standardized :data:`FEATURES`."""
+def follow_features(
+    alone: Retrieval, confidence: float, context: Retrieval, context_confidence: float, previous: int
+) -> npt.NDArray[np.float64]:
+    """How much a question leans on the conversation's project, in :data:`FOLLOW_FEATURES` order.
+
+    - ``alone``: the question's confidence on its own (a confident question has a topic of its own);
+    - ``same_top``: on its own, its best project is the conversation's;
+    - ``previous_dense_gap`` / ``previous_lexical``: how close the conversation's project is to the
+      question on its own, by meaning and by words;
+    - ``context_gain``: how much surer the assistant becomes of the conversation's project when the
+      question is read together with that project's name (0 if another project comes first then);
+    - ``content``: how much searchable content the question carries (its BM25 ceiling, log scale);
+    - ``negative_vs_previous``: how much closer the question is to a topic no project covers than to
+      the conversation's project.
+    """
+    top = alone.order[0]
+    gain = context_confidence - confidence if context.order[0] == previous else -confidence
+    return np.array(
+        [
+            confidence,
+            float(top == previous),
+            float(alone.dense[previous] - alone.dense[top]),
+            float(alone.lexical[previous]),
+            gain,
+            math.log1p(alone.ceiling),
+            float(alone.negative - alone.dense[previous]) if alone.negative else 0.0,
+        ]
+    )
+
+
+class LogisticModel(BaseModel):
+    """A fitted logistic regression over standardized features (fitted by scikit-learn, applied here).
+
+    Inference needs only the stored coefficients, so serving never imports scikit-learn.
+    """
 
     features: list[str]
     mean: list[float]
@@ -72,44 +116,41 @@ class ConfidenceModel(BaseModel):
     bias: float
 
     def probability(self, x: npt.NDArray[np.float64]) -> float:
-        """P(in scope) for one feature vector."""
+        """P(positive) for one feature vector."""
         z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         logit = float(z @ np.asarray(self.weights) + self.bias)
         return 1.0 / (1.0 + math.exp(-max(min(logit, 40.0), -40.0)))
 
     def probabilities(self, x: Matrix) -> npt.NDArray[np.float64]:
-        """P(in scope) for a matrix of feature rows."""
+        """P(positive) for a matrix of feature rows."""
         return np.array([self.probability(row) for row in x])
 
 
-def fit_logistic(x: Matrix, y: npt.NDArray[np.float64], *, l2: float = 1.0, iterations: int = 50) -> ConfidenceModel:
-    """Fit a logistic regression by Newton's method with an L2 penalty.
+ConfidenceModel = LogisticModel
+"""The abstention model: P(some project answers the question) over :data:`FEATURES`."""
+
+
+def fit_logistic(
+    x: Matrix, y: npt.NDArray[np.float64], *, features: tuple[str, ...] = FEATURES, c: float = 1.0
+) -> LogisticModel:
+    """Fit a logistic regression with scikit-learn (standardized inputs, L2 penalty).
 
     Args:
-        x: one row of :data:`FEATURES` per question.
-        y: 1 for in-scope questions, 0 for those that must be abstained on.
-        l2: ridge penalty on the (standardized) weights.
-        iterations: Newton steps (it converges in a handful at this size).
+        x: one row of ``features`` per example.
+        y: 1 for positives (e.g. in-scope questions), 0 for negatives.
+        features: the names of the columns, stored with the model.
+        c: inverse regularisation strength.
     """
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    penalty = np.eye(z.shape[1]) * l2
-    penalty[-1, -1] = 0.0  # no penalty on the bias
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -40, 40)))
-        gradient = z.T @ (p - y) + penalty @ w
-        hessian = (z.T * (p * (1 - p))) @ z + penalty
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return ConfidenceModel(
-        features=list(FEATURES),
-        mean=[float(v) for v in mean],
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ == 0, 1.0, scaler.scale_)
+    model = LogisticRegression(C=c, max_iter=1000).fit((x - scaler.mean_) / scale, y)
+    return LogisticModel(
+        features=list(features),
+        mean=[float(v) for v in scaler.mean_],
         scale=[float(v) for v in scale],
-        weights=[float(v) for v in w[:-1]],
-        bias=float(w[-1]),
+        weights=[float(v) for v in model.coef_[0]],
+        bias=float(model.intercept_[0]),
     )

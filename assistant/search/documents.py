@@ -1,10 +1,12 @@
 """What the index is built from: one lexical document and several dense passages per project.
 
 - The **lexical document** of a project joins every field residents' words may hit: name,
-  aliases, the three summaries, the category path (Japanese and English) and the examples.
+  aliases, the three summaries, the category path (Japanese and English), the examples, and the
+  name, summary and example questions of every other language (``corpus/languages/``).
 - The **dense passages** are the same fields cut small, one passage each (the name with its
-  aliases, each summary, each example), so one short, close passage decides a project's
-  score rather than an average over a long text, and no passage nears the model's 512 tokens.
+  aliases, each summary, each example, each language's name with its summary), so one short,
+  close passage decides a project's score rather than an average over a long text, and no
+  passage nears the model's 512 tokens.
 
 Both are LangChain ``Document`` objects with ``project_id`` and ``field`` in their metadata.
 """
@@ -15,13 +17,13 @@ from langchain_core.documents import Document
 
 from assistant.corpus import Corpus, Project
 
-DOCUMENTS_VERSION = 2
+DOCUMENTS_VERSION = 3
 """Bump when what goes into documents or passages changes: older indexes become stale."""
 
 
 def _category(project: Project, corpus: Corpus) -> str:
     ja = " › ".join(project.category_path)
-    en = " › ".join(corpus.zone.english(name) for name in project.category_path)
+    en = " › ".join(corpus.category(name, "en") for name in project.category_path)
     return f"{ja} ({en})"
 
 
@@ -37,6 +39,10 @@ def lexical_document(project: Project, corpus: Corpus) -> Document:
         _category(project, corpus),
         *project.examples,
     ]
+    for pack in corpus.languages.values():
+        text = pack.projects.get(project.id)
+        if text is not None:
+            parts += [text.name, text.summary, *text.examples]
     return Document(page_content="\n".join(parts), metadata={"project_id": project.id, "field": "all"})
 
 
@@ -56,6 +62,17 @@ def dense_passages(project: Project, corpus: Corpus) -> list[Document]:
         Document(page_content=example, metadata={**meta, "field": "example", "n": i})
         for i, example in enumerate(project.examples)
     ]
+    for code, pack in corpus.languages.items():
+        text = pack.projects.get(project.id)
+        if text is None:
+            continue
+        passages.append(
+            Document(page_content=f"{text.name}: {text.summary}", metadata={**meta, "field": f"summary_{code}"})
+        )
+        passages += [
+            Document(page_content=example, metadata={**meta, "field": f"example_{code}", "n": i})
+            for i, example in enumerate(text.examples)
+        ]
     return passages
 
 

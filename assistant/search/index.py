@@ -40,7 +40,7 @@ from assistant.model.embeddings import SentenceTransformerEmbeddings, Vectors
 from assistant.search.documents import DOCUMENTS_VERSION, build_documents
 from assistant.search.tokens import TextAnalyzer
 
-ANALYZER_VERSION = 1
+ANALYZER_VERSION = 2
 """Bump when the lexical tokens change: older indexes become stale."""
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 3

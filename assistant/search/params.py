@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from assistant.errors import ConfigError
-from assistant.search.confidence import ConfidenceModel
+from assistant.search.confidence import ConfidenceModel, LogisticModel
 from assistant.search.retrievers import Fusion
 
 
@@ -27,8 +27,9 @@ class RetrievalParams(BaseModel):
     rrf_k: int = Field(default=60, ge=1)
     confidence: ConfidenceModel | None = None
     threshold: float = Field(default=0.5, ge=0, le=1)
-    switch_threshold: float = Field(default=0.8, ge=0, le=1)
-    """Within a conversation, the confidence a question needs to leave the previous project for another."""
+    follow_up: LogisticModel | None = None
+    """P(a question in a conversation depends on the conversation's project), fitted on tuning conversations."""
+    follow_threshold: float = Field(default=0.5, ge=0, le=1)
     list_margin: float = Field(default=0.08, ge=0)
     related_margin: float = Field(default=0.03, ge=0)
     max_list: int = Field(default=10, ge=1)

@@ -126,6 +126,8 @@ class Retrieval:
     order: list[int]
     negative: float = 0.0
     negative_topic: str | None = None
+    ceiling: float = 0.0
+    """The question's own BM25 ceiling: how much searchable content it carries (0 for 「それはどこ？」)."""
 
     def top(self, n: int = 1) -> list[int]:
         """Positions of the best ``n`` projects."""
@@ -149,14 +151,23 @@ class HybridRetriever(_ProjectRetriever):
 
     def search(self, query: str) -> Retrieval:
         """Score every project for ``query``."""
-        vector = self.dense.embedder.encode_query(query)
+        return self._scored(query, self.dense.embedder.encode_query(query))
+
+    def search_many(self, queries: list[str]) -> list[Retrieval]:
+        """Score every project for each query, embedding them all in one model call."""
+        if len(queries) == 1:
+            return [self.search(queries[0])]
+        vectors = self.dense.embedder.encode_queries(queries)
+        return [self._scored(query, vector) for query, vector in zip(queries, vectors, strict=True)]
+
+    def _scored(self, query: str, vector: npt.NDArray[np.float32]) -> Retrieval:
         dense = self.dense.scores_for_vector(vector)
         negative, topic = self.dense.negative_for_vector(vector)
         tokens = self.lexical.analyzer.tokens(query)
         lexical = self.lexical.coverage(tokens)
         fused = self.fuse(dense, lexical)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
-        return Retrieval(dense, lexical, fused, order, negative, topic)
+        return Retrieval(dense, lexical, fused, order, negative, topic, self.lexical.ceiling(tokens))
 
     def fuse(self, dense: Floats, lexical: Floats) -> Floats:
         """Combine the two score vectors by the configured method."""

@@ -24,6 +24,10 @@ _SYMBOL_POS1 = {"補助記号", "記号", "空白"}
 _KATAKANA = re.compile(r"^[\u30a0-\u30ff]+$")
 _LATIN = re.compile(r"^[a-z0-9][a-z0-9'\-]*$")
 _KANA_ONLY = re.compile(r"[\u3041-\u309f\u30a0-\u30ffー]+")
+# Scripts Japanese never uses (Hangul, Thai, Devanagari): their words carry particles and have no
+# dictionary here, so they are matched by character bigrams, like kana readings.
+_OTHER_SCRIPT_RUN = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u0e00-\u0e7f\u0900-\u097f]+")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+")
 _HIRAGANA_TO_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(0x3041, 0x3097)})
 
 # Words too general to tell one project from another; BM25's idf handles most, these it cannot.
@@ -72,8 +76,9 @@ def _stem_latin(word: str) -> str:
 class TextAnalyzer:
     """Turns text into BM25 tokens. The fugashi ``Tagger`` loads on first use and is shared behind a lock."""
 
-    def __init__(self, *, kana_bigrams: bool = True) -> None:
+    def __init__(self, *, kana_bigrams: bool = True, han_bigrams: bool = True) -> None:
         self.kana_bigrams = kana_bigrams
+        self.han_bigrams = han_bigrams
         self._tagger: Any = None
         self._lock = threading.Lock()
 
@@ -107,8 +112,19 @@ class TextAnalyzer:
                 out.append(Morpheme(surface, lemma, reading if _KATAKANA.match(reading or "-") else "", content))
         return out
 
+    def parse(self, text: str) -> list[tuple[str, bool, bool]]:
+        """(surface, known to the dictionary, function word) per morpheme: tells romaji turned into kana
+        from other Latin text turned into kana (which parses into unknown words)."""
+        with self._lock:
+            tagger = self._ensure_tagger()
+            return [
+                (word.surface, not word.is_unk, (word.feature.pos1 or "") in ("助詞", "助動詞"))
+                for word in tagger(text)
+            ]
+
     def tokens(self, text: str) -> list[str]:
-        """BM25 tokens: lemmas, ``r:``readings, ``k:``kana bigrams of the whole reading, Latin stems."""
+        """BM25 tokens: lemmas, ``r:``readings, ``k:``kana bigrams of the whole reading, Latin stems,
+        ``g:``bigrams of Hangul, Thai and Devanagari, ``h:``bigrams of runs of Han characters."""
         tokens: list[str] = []
         morphemes = self.morphemes(text)
         for m in morphemes:
@@ -126,4 +142,10 @@ class TextAnalyzer:
         if self.kana_bigrams:
             joined = "".join(m.reading for m in morphemes)
             tokens.extend(f"k:{joined[i : i + 2]}" for i in range(len(joined) - 1))
+        normalized = normalize(text)
+        for run in _OTHER_SCRIPT_RUN.findall(normalized):
+            tokens.extend(f"g:{run[i : i + 2]}" for i in range(max(len(run) - 1, 1)))
+        if self.han_bigrams:
+            for run in _HAN_RUN.findall(normalized):
+                tokens.extend(f"h:{run[i : i + 2]}" for i in range(len(run) - 1))
         return tokens

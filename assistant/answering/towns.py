@@ -1,0 +1,173 @@
+"""Where the resident lives, and whether a question is about another municipality's services.
+
+The zone's towns are written many ways: 下仁田町, しもにた, Shimonita, Shimonita Town, or a district
+(大字) inside it such as 馬山 or 大日向 (``corpus/zone.yaml`` lists them). A place outside the zone
+(高崎, Tokyo …) matters only in some roles:
+
+- **residence** (「高崎に住んでいます」, "I live in Takasaki", 「前橋市民です」): the resident's town is
+  not a member town, so no joint project covers them;
+- **service location** (「前橋市の病児保育」, "sick child daycare in Takasaki"): the question asks about
+  that place's services, which this assistant does not cover;
+- **origin** (「東京から引っ越してきました」, "I moved from Osaka") and **names** (「太田です」, 「太田さん」):
+  neither, and they are ignored.
+
+Roles are read from the grammar around the name (particles, verbs of living and moving, honorifics),
+not from a list of sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.answering.answers import ResidentTown
+from assistant.corpus import Zone
+from assistant.search.tokens import normalize
+
+_RESIDE_AFTER = (
+    r"(?:に|で)?\s?(?:住んで|住む|住み|すんで|すむ|住まい|在住|暮らし|くらし|くらして|暮らして)"
+    r"|(?:市民|町民|村民|民|の住民|住民|の者|のもの|のもん)"
+)
+_FROM_AFTER = r"から(?:でも|も|は)?(?:.{0,6})(?:使|利用|つか|りよう|行|い[けき]|通|かよ|頼|たの|申し込|もうしこ|参加)"
+_ORIGIN_AFTER = r"から(?:引っ越|ひっこ|越して|転入|転居|移|来|き[たま])|出身"
+_NAME_AFTER = r"(?:さん|様|さま|くん|君|ちゃん|氏|です[。、!！]|と申します|といいます|と言います)"
+_PLACE_OF_SERVICE_AFTER = r"(?:市|町|村)?(?:の|で|にある|に(?:も|は)?あ[るり]|内|周辺|近く|辺り|あたり)"
+_EN_RESIDE_BEFORE = r"\b(?:live|living|lives|reside|residing|staying|stay|based|moved to|move to)\s+(?:in|at|to)?\s*"
+_EN_RESIDE_AFTER = r"\s+(?:resident|residents|citizen)"
+_EN_ORIGIN_BEFORE = r"\b(?:moved|moving|came|come|relocated)\s+(?:here\s+)?from\s+"
+_EN_SERVICE_BEFORE = r"\b(?:in|at|near|around)\s+"
+# Romance, Vietnamese, Tagalog and Indonesian "I live in": the place after these words is home.
+_OTHER_RESIDE_BEFORE = (
+    r"(?:sống ở|ở tại|moro em|moro no|moro na|vivo em|vivo en|resido en|resido em|nakatira sa|nakatira ako sa|"
+    r"tinggal di|saya di|domisili)\s+"
+)
+# Names that are part of a facility's name, not a place of residence.
+_FACILITY_AFTER = r"(?:総合病院|病院|駅|線|高校|中学|小学|IC|インター)"
+
+
+@dataclass(frozen=True)
+class PlaceMention:
+    """A place outside the zone named in a question, and the role it plays there."""
+
+    place: str
+    role: str  # "residence", "service" or "other"
+
+
+def _names_pattern(names: list[str]) -> str:
+    ordered = sorted({normalize(n) for n in names if n.strip()}, key=len, reverse=True)
+    return "|".join(re.escape(n) for n in ordered)
+
+
+class TownFinder:
+    """Recognises the resident's town and mentions of places outside the zone in a question.
+
+    Example::
+
+        finder = TownFinder(corpus.zone)
+        finder.resident("しもにたに すんで います")   # ResidentTown('下仁田町')
+    """
+
+    def __init__(self, zone: Zone) -> None:
+        self.members = list(zone.members)
+        self._forms: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = []
+        for town in zone.towns:
+            names = [town.name, *town.kana, *town.other]
+            latin = list(town.latin)
+            core = _names_pattern(names)
+            latin_core = _names_pattern(latin)
+            district = _names_pattern(town.districts)
+            spelled = rf"(?:{core})" + (rf"|\b(?:{latin_core})\b" if latin_core else "")
+            self._forms.append((town.name, re.compile(spelled), re.compile(rf"(?:{district})") if district else _NEVER))
+        outside = _names_pattern(zone.outside_places)
+        self._outside = re.compile(rf"(?:{outside})(?:市|町|村|県|都|府)?") if outside else _NEVER
+        self._lookup = {
+            normalize(n): town.name for town in zone.towns for n in [town.name, *town.kana, *town.latin, *town.other]
+        }
+
+    def parse(self, value: str | None) -> ResidentTown | None:
+        """A town given by a channel (``/v1/ask``'s ``town``): a member by any of its names, else outside."""
+        if value is None or not value.strip():
+            return None
+        key = normalize(value)
+        if key in self._lookup:
+            return ResidentTown(self._lookup[key])
+        for name, spelled, districts in self._forms:
+            if spelled.fullmatch(key) or districts.fullmatch(key):
+                return ResidentTown(name)
+        return ResidentTown(value.strip(), member=False)
+
+    def resident(self, text: str) -> ResidentTown | None:
+        """The resident's town as the question states it, or None.
+
+        A member town named as where the resident lives (or uses a service from) wins; then a
+        member town named at all (not as part of a facility's name, such as 富岡総合病院); then a
+        district of a member town in a place role (「馬山に住んでいます」). A place outside the zone
+        named as the residence gives a non-member town.
+        """
+        question = normalize(text)
+        found: list[tuple[int, int, str]] = []  # (priority, position, town)
+        for name, spelled, districts in self._forms:
+            for match in spelled.finditer(question):
+                after = question[match.end() :]
+                before = question[: match.start()]
+                if re.match(_FACILITY_AFTER, after):
+                    continue
+                if re.match(_ORIGIN_AFTER, after):
+                    continue
+                priority = 2
+                if re.match(_RESIDE_AFTER, after) or re.match(_FROM_AFTER, after):
+                    priority = 0
+                elif re.search(_EN_RESIDE_BEFORE + "$", before) or re.match(_EN_RESIDE_AFTER, after):
+                    priority = 0
+                elif re.search(_OTHER_RESIDE_BEFORE + "$", before):
+                    priority = 0
+                found.append((priority, match.start(), name))
+            for match in districts.finditer(question):
+                after = question[match.end() :]
+                if re.match(_RESIDE_AFTER, after) or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after):
+                    found.append((1, match.start(), name))
+        outside = [m for m in self.places_outside(text) if m.role == "residence"]
+        if found:
+            found.sort()
+            best = found[0]
+            if best[0] == 0 or not outside:
+                return ResidentTown(best[2])
+        if outside:
+            return ResidentTown(outside[0].place, member=False)
+        return None
+
+    def places_outside(self, text: str) -> list[PlaceMention]:
+        """Every place outside the zone the question names, with its role."""
+        question = normalize(text)
+        mentions = []
+        for match in self._outside.finditer(question):
+            after = question[match.end() :]
+            before = question[: match.start()]
+            place = match.group(0)
+            if (
+                re.match(_NAME_AFTER, after)
+                or re.match(_ORIGIN_AFTER, after)
+                or re.search(_EN_ORIGIN_BEFORE + "$", before)
+            ):
+                role = "other"
+            elif (
+                re.match(_RESIDE_AFTER, after)
+                or re.search(_EN_RESIDE_BEFORE + "$", before)
+                or re.match(_EN_RESIDE_AFTER, after)
+                or re.search(_OTHER_RESIDE_BEFORE + "$", before)
+            ):
+                role = "residence"
+            elif re.match(_PLACE_OF_SERVICE_AFTER, after) or re.search(_EN_SERVICE_BEFORE + "$", before):
+                role = "service"
+            else:
+                role = "other"
+            mentions.append(PlaceMention(place, role))
+        return mentions
+
+    def names_member(self, text: str) -> bool:
+        """Whether the question names any member town or its district at all."""
+        question = normalize(text)
+        return any(spelled.search(question) or districts.search(question) for _, spelled, districts in self._forms)
+
+
+_NEVER = re.compile(r"(?!x)x")

@@ -1,0 +1,72 @@
+"""The resident's town, however it is written, and places outside the zone by the role they play."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.answers import ResidentTown
+from assistant.answering.towns import TownFinder
+from assistant.corpus import load_corpus
+from tests.conftest import CORPUS
+
+FINDER = TownFinder(load_corpus(CORPUS).zone)
+
+
+@pytest.mark.parametrize(
+    ("question", "town"),
+    [
+        ("下仁田町に住んでいます。粗大ごみは富岡市で受け入れてもらえますか", "下仁田町"),
+        ("しもにたに すんで います", "下仁田町"),
+        ("I live in Kanra. Is there sick child care?", "甘楽町"),
+        ("What joint services can Kanra residents use?", "甘楽町"),
+        ("南牧村で使える連携事業は？", "南牧村"),
+        ("富岡総合病院の病児保育は甘楽町からでも使えますか", "甘楽町"),  # the hospital's 富岡 is not a residence
+        ("馬山に住んでるんだけど", "下仁田町"),  # a district (大字) of 下仁田町
+        ("大日向地区の者ですが", "南牧村"),
+        ("Tôi sống ở Kanra", "甘楽町"),
+        ("난모쿠에 살아요", "南牧村"),
+        ("nanmoku mura ni sunde imasu", "南牧村"),
+    ],
+)
+def test_member_towns_are_recognised_however_written(question: str, town: str) -> None:
+    assert FINDER.resident(question) == ResidentTown(town)
+
+
+def test_a_place_outside_the_zone_named_as_home_is_not_a_member_town() -> None:
+    assert FINDER.resident("高崎に住んでいます") == ResidentTown("高崎", member=False)
+    assert FINDER.resident("藤岡市民です") == ResidentTown("藤岡市", member=False)
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("東京から引っ越してきました。病児保育はありますか", "other"),  # where they came from
+        ("太田です。病児保育について教えて", "other"),  # a surname
+        ("太田さんに聞きました", "other"),
+        ("前橋市の病児保育施設を教えて", "service"),
+        ("Is there sick child daycare in Takasaki?", "service"),
+        ("高崎に住んでいます", "residence"),
+        ("I live in Takasaki", "residence"),
+    ],
+)
+def test_places_outside_the_zone_are_read_by_their_role(question: str, role: str) -> None:
+    (mention,) = FINDER.places_outside(question)
+    assert mention.role == role
+
+
+def test_no_town_when_none_is_said() -> None:
+    assert FINDER.resident("子どもが熱を出して保育園に行けない") is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("甘楽町", ResidentTown("甘楽町")),
+        ("kanra", ResidentTown("甘楽町")),
+        ("しもにた", ResidentTown("下仁田町")),
+        ("Tomioka City", ResidentTown("富岡市")),
+        ("高崎市", ResidentTown("高崎市", member=False)),
+    ],
+)
+def test_a_town_given_by_the_channel_is_read_the_same_way(given: str, expected: ResidentTown) -> None:
+    assert FINDER.parse(given) == expected
