@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -239,3 +241,70 @@ def test_missing_corpus_folder_is_a_clear_error(tmp_path: Path, run_cli: CliRunn
     result = run_cli("corpus", "validate", "--path", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "no such corpus folder" in result.stderr
+
+
+# --------------------------------------------------------------------------- which towns a project covers
+
+
+def test_covers_comes_from_the_source() -> None:
+    corpus = load_corpus(CORPUS)
+    members = ["富岡市", "下仁田町", "南牧村", "甘楽町"]
+    partial = {pid: p.covers for pid, p in corpus.projects.items() if sorted(p.covers) != sorted(members)}
+    assert partial == {"bulky-waste": ["富岡市", "甘楽町"], "sewerage-integration": ["富岡市", "甘楽町"]}
+    assert corpus.projects["sewerage-integration"].districts == {"富岡市": ["岡本"], "甘楽町": ["善慶寺", "国峰"]}
+    for project in corpus.projects.values():
+        basis = join_source_lines(project.covers_basis)
+        assert basis in join_source_lines(project.summary) or project.covers_basis in project.municipalities
+
+
+def test_covers_that_disagrees_with_its_phrase_is_named(corpus_copy: Path) -> None:
+    _edit(corpus_copy, "bulky-waste", covers=["富岡市", "下仁田町", "南牧村", "甘楽町"])
+    (problem,) = _problems(corpus_copy)
+    assert problem.startswith("corpus/projects/bulky-waste.yaml: field 'covers':")
+    assert "does not agree with covers_basis" in problem
+
+
+def test_covers_names_only_member_municipalities(corpus_copy: Path) -> None:
+    _edit(corpus_copy, "shared-taxi", covers=["富岡市", "下仁田町", "南牧村", "高崎市"])
+    problems = _problems(corpus_copy)
+    assert any("field 'covers': 高崎市 is not a member municipality" in p for p in problems)
+
+
+def test_a_covers_basis_not_in_the_source_is_named(corpus_copy: Path) -> None:
+    _edit(corpus_copy, "shared-taxi", covers_basis="全県")
+    problems = _problems(corpus_copy)
+    assert any("field 'covers_basis': '全県' is neither a phrase of the summary" in p for p in problems)
+
+
+# --------------------------------------------------------------------------- languages
+
+
+def test_every_answer_language_is_complete() -> None:
+    corpus = load_corpus(CORPUS)
+    assert list(corpus.languages) == ["ja", "ja-easy", "en", "vi", "pt", "es", "zh", "ko", "tl", "id", "ne", "th"]
+    for code in ("vi", "pt", "es", "zh", "ko", "tl", "id", "ne", "th"):
+        pack = corpus.languages[code]
+        assert set(pack.projects) == set(IDS), code
+        assert pack.authoritative and all(len(t.examples) >= 2 for t in pack.projects.values()), code
+
+
+def _edit_language(corpus: Path, code: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = corpus / "languages" / f"{code}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_an_incomplete_language_fails_validation(corpus_copy: Path, run_cli: CliRunner) -> None:
+    _edit_language(corpus_copy, "vi", lambda d: d["projects"].pop("shared-taxi"))
+    _edit_language(corpus_copy, "th", lambda d: d["phrases"]["not_in_source"].pop("cost"))
+    _edit_language(corpus_copy, "ko", lambda d: d["phrases"].update(covers_no="{town}은 포함되지 않습니다."))
+    (corpus_copy / "languages" / "ne.yaml").unlink()
+    result = run_cli("corpus", "validate", "--path", str(corpus_copy))
+    assert result.returncode == 2
+    err = result.stderr
+    assert "corpus/languages/vi.yaml: field 'projects': incomplete, no translation of shared-taxi" in err
+    assert "corpus/languages/th.yaml: field 'phrases.not_in_source.cost': missing" in err
+    assert "corpus/languages/ko.yaml: field 'phrases.covers_no': placeholders must be exactly {covered, town}" in err
+    assert "corpus/languages/ne.yaml: missing" in err
+    assert "Traceback" not in err
