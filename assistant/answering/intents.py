@@ -26,7 +26,7 @@ Aspect = Literal["where", "who", "when", "cost", "contact", "apply"]
 # Japanese: "…の事業を全部 / 事業はどれ / 取り組みには何が", "全部教えて / 一覧で見せて", "どんな事業".
 _LIST_JA = re.compile(
     r"(事業|じぎょう|サービス|さーびす|取り組み|取組|とりくみ|連携|プロジェクト|制度).{0,12}"
-    r"(全部|ぜんぶ|すべて|全て|一覧|いちらん|どれ|何が|なにが|どんな|いくつ|何件)|"
+    r"(全部|ぜんぶ|すべて|全て|一覧|いちらん|どれ|何が|なにが|どんな|いくつ|何件|まとめて)|"
     r"(全部|ぜんぶ|すべて|全て|一覧|いちらん)(で)?(を)?(教え|おしえ|知りたい|しりたい|見せ|みせ|出して|挙げ)|"
     r"(どんな|どういう|何の|なんの)(事業|じぎょう|取り組み|とりくみ|サービス)"
 )
@@ -93,8 +93,9 @@ class ListCues:
     """Recognises a request for several projects, in every answer language, from the language files' cues.
 
     A question asks for a list when it has a word asking for several ("all", "todos", "tất cả", 「全部」)
-    and a word for the joint projects or services ("services", "dự án", 「事業」), or, with a category
-    or the resident's town known, the first alone (「南牧村で使えるのは全部でいくつ？」 is a list of that town).
+    and a word for the joint projects or services ("services", "dự án", 「事業」), a category or the
+    resident's town (「南牧村で使えるのは全部でいくつ？」 is a list of that town's projects); or it names a
+    category and the projects (「交通関係の連携事業は？」).
     """
 
     def __init__(self, packs: Iterable[LanguagePack]) -> None:
@@ -102,14 +103,14 @@ class ListCues:
         self._list = _words([w for p in packs for w in p.cues.several])
         self._services = _words([w for p in packs for w in p.cues.services])
 
-    def asks_for_list(self, question: str, *, scoped: bool = False) -> bool:
-        """Whether the question asks for several projects (``scoped``: a category or town is known)."""
+    def asks_for_list(self, question: str, *, category: bool = False, town: bool = False) -> bool:
+        """Whether the question asks for several projects (``category`` / ``town``: it names one)."""
         text = normalize(question)
         if _LIST_JA.search(text):
             return True
-        if not self._list.search(text):
-            return False
-        return scoped or bool(self._services.search(text))
+        several = bool(self._list.search(text))
+        services = bool(self._services.search(text))
+        return several and (services or category or town) or category and services
 
 
 def _words(words: list[str]) -> re.Pattern[str]:

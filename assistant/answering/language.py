@@ -148,11 +148,11 @@ def _known_share(kana: str, parser: Any) -> float:
 def _latin_language(text: str, parser: Any) -> Language:
     words = _LATIN_WORD.findall(text)
     if words and _romaji_share(words) >= 0.9 and len(words) >= 2 and parser is not None:
-        kana = romaji_to_kana(" ".join(words))
-        if _known_share(kana.replace(" ", ""), parser) >= ROMAJI_KNOWN_SHARE:
+        spelled = romaji_to_kana(" ".join(words))
+        if _known_share(spelled.replace(" ", ""), parser) >= ROMAJI_KNOWN_SHARE:
             code, _ = _identifier().classify(text)
             if code not in _LATIN_ANSWER or code == "en" and _romaji_share(words) == 1.0:
-                return Language("ja", "ja-easy", kana=kana)
+                return Language("ja", "ja-easy", kana=romaji_to_kana(text))
     code, _ = _identifier().classify(text)
     sure = len(words) >= 3
     if code in _LATIN_ANSWER:

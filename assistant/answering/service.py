@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,7 @@ from assistant.answering import answers
 from assistant.answering.answers import Citation, ResidentTown
 from assistant.answering.intents import ListCues, asks_eligibility, aspect, refers_back
 from assistant.answering.language import Language, detect
+from assistant.answering.names import ProjectNames
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.answering.towns import TownFinder
 from assistant.config import Settings
@@ -85,17 +86,40 @@ def validate_question(question: object, max_chars: int) -> str:
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;])\s+")
+# Where one need ends and another begins inside a sentence: 「…のかと、あと…」, ", and also", ", và".
+_CLAUSE_END = re.compile(
+    r"(?<=[とかしてがで])、|、(?=あと|それと|それから|また|ついでに|さらに|それに|あとは)|"
+    r",\s*(?=and |also |plus |và |e |y |at |dan |и )|\s+(?=and also |and i'd also |and i would also )|；|;"
+)
 MIN_SEGMENT_CHARS = 6
-SEGMENTED_FROM_CHARS = 40
+SEGMENTED_FROM_CHARS = 30
+"""A message this long is also read clause by clause, for a second need (「…のかと、あと…」)."""
+LONG_MESSAGE_CHARS = 60
+"""A message this long is also read sentence by sentence, for a need buried in its middle."""
+MAX_SEGMENTS = 8
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a long message (a LINE message with the need in its middle); [] for a short one."""
+    if len(text) < LONG_MESSAGE_CHARS:
+        return []
+    parts = [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+    parts = [part for part in parts if len(part) >= MIN_SEGMENT_CHARS]
+    return parts[:MAX_SEGMENTS] if len(parts) >= 2 else []
 
 
 def segments(text: str) -> list[str]:
-    """The sentences of a long message (a LINE message with the need in its middle); [] for a short one."""
+    """The sentences and clauses of a longer message, where a second need may stand; [] for a short one."""
     if len(text) < SEGMENTED_FROM_CHARS:
         return []
-    parts = [part.strip() for part in _SENTENCE_END.split(text)]
+    parts = [
+        clause.strip()
+        for sentence in _SENTENCE_END.split(text)
+        for clause in _CLAUSE_END.split(sentence)
+        if clause and clause.strip()
+    ]
     parts = [part for part in parts if len(part) >= MIN_SEGMENT_CHARS]
-    return parts if len(parts) >= 2 else []
+    return parts[:MAX_SEGMENTS] if len(parts) >= 2 else []
 
 
 @dataclass
@@ -108,6 +132,9 @@ class Evidence:
     whole: Retrieval
     confidence: float
     parts: list[tuple[Retrieval, float]]
+    """Each sentence of a long message: where a buried need is found."""
+    clauses: list[tuple[Retrieval, float]] = field(default_factory=list)
+    """Each sentence and clause: where a second need is found."""
     context: tuple[Retrieval, float] | None = None
 
     def main(self, threshold: float) -> tuple[Retrieval, float]:
@@ -166,6 +193,7 @@ class Assistant:
         self._categories = self._category_terms()
         self.towns = TownFinder(corpus.zone)
         self.list_cues = ListCues(corpus.languages.values())
+        self.names = ProjectNames(corpus, index.project_ids)
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
@@ -218,13 +246,17 @@ class Assistant:
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
         language = detect(text, parser=self.analyzer.parse)
         query = language.kana or text
-        stated = self.towns.resident(text)
-        resident = stated or self.towns.parse(town) or self.towns.parse(conversation.town)
-        asked = aspect(text)
+        # A town said to be home in this question wins; then the channel's; then the conversation's;
+        # then a town merely named in this question.
+        stated = self.towns.resident(text, said=True) or self.towns.resident(query, said=True)
+        named_town = self.towns.resident(text) or self.towns.resident(query)
+        resident = stated or self.towns.parse(town) or self.towns.parse(conversation.town) or named_town
+        stated = stated or named_town
+        asked = aspect(text) or aspect(query)
         previous = self._position.get(conversation.projects[0]) if conversation.projects else None
         context = f"{self._projects[previous].name} {query}" if previous is not None else None
         evidence = self.evidence(query, japanese=language.answer in ("ja", "ja-easy"), context=context)
-        decision = self._decide(text, evidence, previous, asked, stated, resident)
+        decision = self._decide(text, query, evidence, previous, asked, stated, resident)
 
         lang = self._answer_language(text, language, conversation, decision.follow_up)
         retrieval, confidence = evidence.main(self.params.threshold)
@@ -265,16 +297,24 @@ class Assistant:
         )
 
     def evidence(self, query: str, *, japanese: bool, context: str | None = None) -> Evidence:
-        """Retrieve for the whole question, for each sentence of a long message, and in the conversation's context.
+        """Retrieve for the whole question, its sentences and clauses, and in the conversation's context.
 
         All the texts are embedded in one model call.
         """
-        parts = segments(query)
-        texts = [query, *parts, *([context] if context else [])]
-        retrievals = self.retriever.search_many(texts)
-        scored = [(r, self.confidence(r, japanese=japanese)) for r in retrievals]
-        with_context = scored.pop() if context else None
-        return Evidence(scored[0][0], scored[0][1], scored[1:], with_context)
+        parts, clauses = sentences(query), segments(query)
+        texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else [])]))
+        scored: dict[str, tuple[Retrieval, float]] = {}
+        for text, retrieval in zip(texts, self.retriever.search_many(texts), strict=True):
+            named = replace(retrieval, named=self.names.named(text))
+            scored[text] = (named, self.confidence(named, japanese=japanese))
+        whole, confidence = scored[query]
+        return Evidence(
+            whole,
+            confidence,
+            parts=[scored[t] for t in parts],
+            clauses=[scored[t] for t in clauses],
+            context=scored[context] if context else None,
+        )
 
     @staticmethod
     def _answer_language(text: str, language: Language, conversation: Conversation, follow_up: bool) -> str:
@@ -300,6 +340,7 @@ class Assistant:
     def _decide(
         self,
         text: str,
+        query: str,
         evidence: Evidence,
         previous: int | None,
         asked: str | None,
@@ -312,7 +353,9 @@ class Assistant:
         if self._about_elsewhere(text, stated):
             return _Decision([], abstained=True)
         named = self.named_categories(text)
-        listing = self.list_cues.asks_for_list(text, scoped=bool(named) or stated is not None)
+        listing = self.list_cues.asks_for_list(text, category=bool(named), town=stated is not None)
+        if query != text:  # romaji: the kana form reads like Japanese
+            listing = listing or self.list_cues.asks_for_list(query, category=bool(named), town=stated is not None)
         if listing and resident is not None and not named:
             covering = [i for i, p in enumerate(self._projects) if resident.covered_by(p)]
             if not covering:
@@ -327,11 +370,7 @@ class Assistant:
         top = retrieval.order[0]
         best = retrieval.fused[top]
         related = [i for i in retrieval.order[1:3] if retrieval.fused[i] >= best - params.related_margin]
-        others = [
-            r.order[0]
-            for r, c in [(evidence.whole, evidence.confidence), *evidence.parts]
-            if c >= params.threshold and r.order[0] != top
-        ]
+        others = [r.order[0] for r, c in evidence.clauses if c >= params.threshold and r.order[0] != top]
         chosen = list(dict.fromkeys([top, *others, *related]))[:3]
         return _Decision(chosen, abstained=False)
 

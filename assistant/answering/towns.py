@@ -28,9 +28,17 @@ _RESIDE_AFTER = (
     r"(?:に|で)?\s?(?:住んで|住む|住み|すんで|すむ|住まい|在住|暮らし|くらし|くらして|暮らして)"
     r"|(?:市民|町民|村民|民|の住民|住民|の者|のもの|のもん)"
 )
-_FROM_AFTER = r"から(?:でも|も|は)?(?:.{0,6})(?:使|利用|つか|りよう|行|い[けき]|通|かよ|頼|たの|申し込|もうしこ|参加)"
+_FROM_AFTER = (
+    r"で(?:も)?(?:使え|つかえ|利用でき|りようでき|受けられ|うけられ)"
+    r"|から(?:でも|も|は)?(?:.{0,6})(?:使|利用|つか|りよう|行|い[けき]|通|かよ|頼|たの|申し込|もうしこ|参加)"
+)
 _ORIGIN_AFTER = r"から(?:引っ越|ひっこ|越して|転入|転居|移|来|き[たま])|出身"
 _NAME_AFTER = r"(?:さん|様|さま|くん|君|ちゃん|氏|です[。、!！]|と申します|といいます|と言います)"
+# A member town named as where a service is: 「富岡市で受け入れる」, 「富岡市が受け入れ」, 「富岡まで」.
+_SERVICE_AT_AFTER = (
+    r"(?:で(?!す|も?(?:使え|つかえ|利用でき|りようでき|受けられ|うけられ))"
+    r"|にある|が(?:受け入れ|うけいれ|やって|実施)|まで|へ|の(?:方|ほう)で)"
+)
 _PLACE_OF_SERVICE_AFTER = r"(?:市|町|村)?(?:の|で|にある|に(?:も|は)?あ[るり]|内|周辺|近く|辺り|あたり)"
 _EN_RESIDE_BEFORE = r"\b(?:live|living|lives|reside|residing|staying|stay|based|moved to|move to)\s+(?:in|at|to)?\s*"
 _EN_RESIDE_AFTER = r"\s+(?:resident|residents|citizen)"
@@ -96,13 +104,14 @@ class TownFinder:
                 return ResidentTown(name)
         return ResidentTown(value.strip(), member=False)
 
-    def resident(self, text: str) -> ResidentTown | None:
+    def resident(self, text: str, *, said: bool = False) -> ResidentTown | None:
         """The resident's town as the question states it, or None.
 
         A member town named as where the resident lives (or uses a service from) wins; then a
-        member town named at all (not as part of a facility's name, such as 富岡総合病院); then a
-        district of a member town in a place role (「馬山に住んでいます」). A place outside the zone
-        named as the residence gives a non-member town.
+        district of a member town in a place role (「馬山に住んでいます」); then (unless ``said`` asks
+        only for towns said to be home) a member town named at all, neither as part of a facility's
+        name (富岡総合病院) nor as where a service is (「富岡市で受け入れる」). A place outside the
+        zone named as the residence gives a non-member town.
         """
         question = normalize(text)
         found: list[tuple[int, int, str]] = []  # (priority, position, town)
@@ -114,19 +123,24 @@ class TownFinder:
                     continue
                 if re.match(_ORIGIN_AFTER, after):
                     continue
-                priority = 2
-                if re.match(_RESIDE_AFTER, after) or re.match(_FROM_AFTER, after):
-                    priority = 0
-                elif re.search(_EN_RESIDE_BEFORE + "$", before) or re.match(_EN_RESIDE_AFTER, after):
-                    priority = 0
-                elif re.search(_OTHER_RESIDE_BEFORE + "$", before):
-                    priority = 0
-                found.append((priority, match.start(), name))
+                home = (
+                    re.match(_RESIDE_AFTER, after)
+                    or re.match(_FROM_AFTER, after)
+                    or re.search(_EN_RESIDE_BEFORE + "$", before)
+                    or re.match(_EN_RESIDE_AFTER, after)
+                    or re.search(_OTHER_RESIDE_BEFORE + "$", before)
+                )
+                if home:
+                    found.append((0, match.start(), name))
+                elif not (re.match(_SERVICE_AT_AFTER, after) or re.search(_EN_SERVICE_BEFORE + "$", before)):
+                    found.append((2, match.start(), name))
             for match in districts.finditer(question):
                 after = question[match.end() :]
                 if re.match(_RESIDE_AFTER, after) or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after):
                     found.append((1, match.start(), name))
         outside = [m for m in self.places_outside(text) if m.role == "residence"]
+        if said:
+            found = [f for f in found if f[0] < 2]
         if found:
             found.sort()
             best = found[0]

@@ -24,14 +24,14 @@ stored coefficients.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from assistant.answering.language import detect
-from assistant.answering.service import Assistant, segments
+from assistant.answering.service import Assistant, sentences
 from assistant.evaluation.questions import EvalQuestion
 from assistant.search.confidence import FOLLOW_FEATURES, features, fit_logistic, follow_features
 from assistant.search.params import RetrievalParams
@@ -59,16 +59,7 @@ def _hit_and_rr(fused: Floats, expected: list[int]) -> tuple[float, float]:
 
 
 def _with_fused(retrieval: Retrieval, fused: Floats) -> Retrieval:
-    order = [int(i) for i in np.argsort(-fused, kind="stable")]
-    return Retrieval(
-        retrieval.dense,
-        retrieval.lexical,
-        fused,
-        order,
-        retrieval.negative,
-        retrieval.negative_topic,
-        retrieval.ceiling,
-    )
+    return replace(retrieval, fused=fused, order=[int(i) for i in np.argsort(-fused, kind="stable")])
 
 
 def _query(assistant: Assistant, question: str) -> tuple[str, bool]:
@@ -100,7 +91,11 @@ def tune(
     scored = []
     for question in standalone:
         query, japanese = _query(assistant, question.question)
-        scored.append(_Scored(question, retriever.search_many([query, *segments(query)]), japanese))
+        texts = [query, *sentences(query)]
+        named = [
+            replace(r, named=assistant.names.named(t)) for r, t in zip(retriever.search_many(texts), texts, strict=True)
+        ]
+        scored.append(_Scored(question, named, japanese))
     inside = [s for s in scored if s.question.in_scope]
 
     candidates: list[tuple[Fusion, float, int]] = [("dense", 0.0, 60), ("lexical", 0.0, 60)]

@@ -10,6 +10,9 @@ in-scope one. So the confidence combines several signals of one retrieval:
 - ``agree``: whether dense and lexical retrieval put the same project first;
 - ``negative_gap``: how much closer the best project is than the closest example of a topic
   no project covers (``corpus/out_of_scope.yaml``: garbage days, resident certificates …);
+- ``example_gap``: the same, counting only the best project's resident-style questions: a need
+  against a need, where a summary may share a near miss's topic words without its need;
+- ``named``: the question names the best project (its name or an alias, in any language);
 - ``japanese``: the question is Japanese (lexical matches weigh differently).
 
 A logistic regression over these, fitted on ``eval/tuning/`` by ``assistant tune``, gives a
@@ -33,6 +36,8 @@ FEATURES: tuple[str, ...] = (
     "dense_margin",
     "agree",
     "negative_gap",
+    "example_gap",
+    "named",
     "japanese",
 )
 
@@ -68,6 +73,8 @@ def features(retrieval: Retrieval, *, japanese: bool) -> npt.NDArray[np.float64]
             float(dense[0] - dense[1]),
             agree,
             float(retrieval.dense[top] - retrieval.negative) if retrieval.negative else 0.0,
+            float(retrieval.examples[top] - retrieval.negative) if retrieval.examples is not None else 0.0,
+            float(retrieval.named[top]) if retrieval.named is not None else 0.0,
             float(japanese),
         ]
     )

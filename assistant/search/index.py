@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,13 @@ class SearchIndex:
     bm25: Any  # bm25s.BM25
     negatives: Any  # faiss.Index of out-of-scope examples
     negative_topics: list[str]
+    example_mask: np.ndarray[Any, np.dtype[np.bool_]] = field(init=False, repr=False)
+    """Which passages are resident-style questions (examples), as opposed to names and summaries."""
+
+    def __post_init__(self) -> None:
+        self.example_mask = np.array(
+            [str(p.metadata.get("field", "")).startswith("example") for p in self.passages], dtype=bool
+        )
 
     @property
     def lexical_documents(self) -> int:

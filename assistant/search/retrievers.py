@@ -79,11 +79,20 @@ class DenseRetriever(_ProjectRetriever):
 
     def scores_for_vector(self, vector: npt.NDArray[np.float32]) -> Floats:
         """Per-project best-passage cosine for an already embedded question."""
+        return self.project_and_example_scores(vector)[0]
+
+    def project_and_example_scores(self, vector: npt.NDArray[np.float32]) -> tuple[Floats, Floats]:
+        """Per-project best-passage cosine, and best cosine among its resident-style questions only."""
         n = self.index.vectors.ntotal
         sims, ids = self.index.vectors.search(vector.reshape(1, -1), n)
+        owners = self.index.passage_project[ids[0]]
+        values = sims[0].astype(np.float64)
         scores = np.full(len(self.index.project_ids), -1.0)
-        np.maximum.at(scores, self.index.passage_project[ids[0]], sims[0].astype(np.float64))
-        return scores
+        np.maximum.at(scores, owners, values)
+        examples = np.full(len(self.index.project_ids), -1.0)
+        mask = self.index.example_mask[ids[0]]
+        np.maximum.at(examples, owners[mask], values[mask])
+        return scores, examples
 
 
 class LexicalRetriever(_ProjectRetriever):
@@ -128,6 +137,10 @@ class Retrieval:
     negative_topic: str | None = None
     ceiling: float = 0.0
     """The question's own BM25 ceiling: how much searchable content it carries (0 for 「それはどこ？」)."""
+    examples: Floats | None = None
+    """Per project, the closest of its resident-style questions (a need, where the summary is a topic)."""
+    named: Floats | None = None
+    """Per project, 1 where the question names it (its official name or an alias), else 0."""
 
     def top(self, n: int = 1) -> list[int]:
         """Positions of the best ``n`` projects."""
@@ -161,13 +174,13 @@ class HybridRetriever(_ProjectRetriever):
         return [self._scored(query, vector) for query, vector in zip(queries, vectors, strict=True)]
 
     def _scored(self, query: str, vector: npt.NDArray[np.float32]) -> Retrieval:
-        dense = self.dense.scores_for_vector(vector)
+        dense, examples = self.dense.project_and_example_scores(vector)
         negative, topic = self.dense.negative_for_vector(vector)
         tokens = self.lexical.analyzer.tokens(query)
         lexical = self.lexical.coverage(tokens)
         fused = self.fuse(dense, lexical)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
-        return Retrieval(dense, lexical, fused, order, negative, topic, self.lexical.ceiling(tokens))
+        return Retrieval(dense, lexical, fused, order, negative, topic, self.lexical.ceiling(tokens), examples)
 
     def fuse(self, dense: Floats, lexical: Floats) -> Floats:
         """Combine the two score vectors by the configured method."""

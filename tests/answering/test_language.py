@@ -92,7 +92,9 @@ def test_not_list_requests(text: str) -> None:
 
 def test_a_list_word_alone_asks_for_a_list_once_a_town_or_category_is_known() -> None:
     assert not CUES.asks_for_list("What can I use? All of them please.")
-    assert CUES.asks_for_list("What can I use? All of them please.", scoped=True)
+    assert CUES.asks_for_list("What can I use? All of them please.", town=True)
+    assert CUES.asks_for_list("交通関係の連携事業は？", category=True)
+    assert not CUES.asks_for_list("粗大ごみの事業は下仁田町も対象？", town=True)
 
 
 def test_follow_up_cues() -> None:

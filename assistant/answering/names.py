@@ -1,0 +1,49 @@
+"""Which projects a question names: by official name or alias, in any of the corpus's languages.
+
+Naming a project (「ファミサポの登録に要る書類は？」) is strong evidence that the question is about it,
+however little else of the question the project's text covers; the confidence model weighs it
+with the retrieval scores.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import numpy.typing as npt
+
+from assistant.corpus import Corpus
+from assistant.search.tokens import normalize
+
+MIN_NAME_CHARS = 2
+
+
+class ProjectNames:
+    """One pattern per project over its name, English name, aliases and translated names.
+
+    Example::
+
+        names = ProjectNames(corpus, project_ids)
+        names.named("ファミサポって登録いるの？")   # 1.0 at family-support-center, 0 elsewhere
+    """
+
+    def __init__(self, corpus: Corpus, project_ids: list[str]) -> None:
+        self._patterns: list[re.Pattern[str]] = []
+        for pid in project_ids:
+            project = corpus.projects[pid]
+            words = [project.name, project.name_en, *project.aliases]
+            words += [pack.projects[pid].name for pack in corpus.languages.values() if pid in pack.projects]
+            self._patterns.append(_alternation(words))
+
+    def named(self, question: str) -> npt.NDArray[np.float64]:
+        """1.0 for each project the question names, 0.0 for the others."""
+        text = normalize(question)
+        return np.array([1.0 if pattern.search(text) else 0.0 for pattern in self._patterns])
+
+
+def _alternation(words: list[str]) -> re.Pattern[str]:
+    parts = []
+    for word in sorted({normalize(w) for w in words if len(w.strip()) >= MIN_NAME_CHARS}, key=len, reverse=True):
+        escaped = re.escape(word)
+        parts.append(rf"\b{escaped}\b" if re.fullmatch(r"[a-z0-9 \-'()/.,]+", word) else escaped)
+    return re.compile("|".join(parts) or r"(?!x)x")
