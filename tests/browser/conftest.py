@@ -156,13 +156,15 @@ def starting(settings, host_site: HostSite) -> Iterator[str]:  # type: ignore[no
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: only one sync Playwright can run in a thread at a time, and other test
+# modules (the eval report's) start their own after this one is done.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
     yield browser
