@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench eval chromium clean
+.PHONY: install model index run test lint bench eval chromium axe screenshots clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -28,15 +28,35 @@ index: model
 run: index
 	$(BIN)/assistant serve
 
-# Browser tests use Debian's chromium (Playwright's own browser download cannot work here) and a
-# Japanese font, so the report screenshot shows real characters.
+# Browser tests use Debian's chromium (Playwright's own browser download cannot work here), a
+# Japanese font, so the report screenshot shows real characters, and an emoji font for the widget's 👍/👎.
 chromium:
-	@command -v chromium >/dev/null && fc-list :lang=ja | grep -q . || { \
+	@command -v chromium >/dev/null && fc-list :lang=ja | grep -q . && fc-list | grep -qi emoji || { \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic \
+			fonts-noto-color-emoji >/dev/null; }
 
-test: model chromium
+# axe-core checks the widget's accessibility inside the browser tests. npm fetches it (no browser
+# download) into .cache/npm/, once per version.
+AXE_VERSION := 4.14.1
+AXE_STAMP   := .cache/npm/.axe-core-$(AXE_VERSION)
+$(AXE_STAMP):
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	mkdir -p .cache/npm
+	npm install --prefix .cache/npm --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+	@touch $@
+
+axe: $(AXE_STAMP)
+
+test: model chromium axe
 	$(BIN)/python -m pytest
+
+# Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) from the browser test.
+screenshots: model chromium axe
+	$(BIN)/python -m pytest -q tests/browser -k screenshots
+	mkdir -p docs/img
+	cp .cache/screenshots/widget-desktop.png .cache/screenshots/widget-mobile.png docs/img/
 
 bench: index
 	$(BIN)/assistant bench

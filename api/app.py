@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
-from api.routes import ask, health, projects
+from api.routes import ask, health, projects, widget
 from assistant import __version__
 from assistant.answering.service import Assistant
 from assistant.config import Settings, get_settings
@@ -46,11 +46,16 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     )
     app.state.settings = settings
     if settings.cors_origins:
+        # The widget sends JSON and names its channel; nothing else crosses origins (no cookies).
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Assistant-Channel"],
         )
     install_error_handlers(app)
     app.include_router(ask.router)
     app.include_router(projects.router)
     app.include_router(health.router)
+    app.include_router(widget.router)
     return app
