@@ -27,7 +27,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.model.embeddings import Embedder
 from assistant.search.index import SearchIndex
 from assistant.search.tokens import TextAnalyzer
 
@@ -63,7 +63,7 @@ class _ProjectRetriever(BaseRetriever):
 class DenseRetriever(_ProjectRetriever):
     """Embedding similarity; a project's score is its closest passage's cosine."""
 
-    embedder: SentenceTransformerEmbeddings
+    embedder: Embedder
 
     def project_scores(self, query: str) -> Floats:
         vector = self.embedder.encode_query(query)
@@ -148,12 +148,17 @@ class HybridRetriever(_ProjectRetriever):
     rrf_k: int = 60
 
     def search(self, query: str) -> Retrieval:
-        """Score every project for ``query``."""
-        vector = self.dense.embedder.encode_query(query)
+        """Score every project for ``query``.
+
+        The query's embedding is started first and the lexical side computed while the model
+        runs (the model releases the GIL), so an answer costs about the larger of the two.
+        """
+        embedder = self.dense.embedder
+        pending = embedder.submit_query(query)
+        lexical = self.lexical.coverage(self.lexical.analyzer.tokens(query))
+        vector = embedder.remember(query, pending.result())
         dense = self.dense.scores_for_vector(vector)
         negative, topic = self.dense.negative_for_vector(vector)
-        tokens = self.lexical.analyzer.tokens(query)
-        lexical = self.lexical.coverage(tokens)
         fused = self.fuse(dense, lexical)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
         return Retrieval(dense, lexical, fused, order, negative, topic)
