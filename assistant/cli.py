@@ -335,26 +335,44 @@ def eval_command(
 def bench(
     questions: Annotated[Path | None, typer.Option(help="Question file or folder (default: eval/questions/).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    output: Annotated[Path, typer.Option(help="Where to write the figures as JSON.")] = Path("eval/reports/bench.json"),
+    naive: Annotated[bool, typer.Option(help="Also measure the naive LangChain baseline.")] = True,
 ) -> None:
-    """Time /v1/ask over real HTTP against the floor (one query embedding)."""
+    """Time /v1/ask over real HTTP at 1, 4 and 16 clients against the floor and a naive baseline."""
     from assistant.config import ROOT
-    from assistant.evaluation.bench import run_bench
+    from assistant.evaluation.bench import run_bench, write_result
     from assistant.evaluation.questions import load_questions
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
-    items = load_questions([questions or ROOT / "eval" / "questions"], set(corpus.projects))
-    result = run_bench(settings, [q.question for q in items if not q.follow_up_of])
+    known = set(corpus.projects)
+    items = load_questions([questions or ROOT / "eval" / "questions"], known)
+    warm = [q.question for q in load_questions([ROOT / "eval" / "tuning"], known) if not q.follow_up_of][:10]
+    result = run_bench(settings, [q.question for q in items if not q.follow_up_of], warm=warm, naive=naive)
+    write_result(result, output)
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return
-    typer.echo(
-        f"{result.questions} questions, one at a time over HTTP on loopback\n"
-        f"floor (one query embedding, in-process): p50 {result.floor_p50_ms:.1f} ms\n"
-        f"/v1/ask, new questions:      p50 {result.new_p50_ms:.1f} ms  p95 {result.new_p95_ms:.1f} ms  "
-        f"({result.ratio_to_floor}x the floor)\n"
-        f"/v1/ask, repeated questions: p50 {result.repeated_p50_ms:.1f} ms  p95 {result.repeated_p95_ms:.1f} ms"
-    )
+    typer.echo(result.table())
+    typer.echo(f"\nfigures written to {output}")
+
+
+@app.command("load")
+def load_command(
+    users: Annotated[int, typer.Option(min=1, help="Concurrent simulated residents.")] = 32,
+    seconds: Annotated[int, typer.Option(min=5, help="How long to run.")] = 60,
+    output: Annotated[Path, typer.Option(help="Folder for locust's CSV and the summary JSON.")] = Path(
+        "eval/reports/load"
+    ),
+) -> None:
+    """Run locust against a real server on loopback; exit 1 if any request failed."""
+    from assistant.evaluation.load import run_load
+
+    settings = _settings()
+    summary = run_load(settings, users=users, seconds=seconds, output=output)
+    typer.echo(summary.text())
+    if summary.failures:
+        raise typer.Exit(1)
 
 
 def main() -> None:
