@@ -266,16 +266,16 @@ class Server:
 def start_server(command: list[str], env: dict[str, str], port: int, *, timeout: float = 900) -> Iterator[Server]:
     """Start ``command`` (listening on ``port``), wait for ``/readyz``, and stop it afterwards."""
     base = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()  # the server's log (uvicorn logs every request): read only if it fails
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=Path.cwd())
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd())
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                tail = (process.stderr.read() if process.stderr else b"").decode(errors="replace")[-800:]
-                raise AssistantError(
-                    f"the server exited before it was ready (is the index built? `make index`): {tail}"
-                )
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-800:]
+                raise AssistantError(f"the server exited before it was ready (is the index built?): {tail}")
             try:
                 if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
