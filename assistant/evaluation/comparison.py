@@ -36,9 +36,10 @@ from assistant.search.retrievers import Fusion
 
 
 def evaluate(name: str, assistant: Assistant, questions: list[EvalQuestion], **details: Any) -> RunReport:
-    """Run the questions through one configured assistant (its query cache emptied first, so latency is real)."""
+    """Run the questions through one configured assistant (its query caches emptied first, so latency is real)."""
     assistant.warm_up()
     assistant.embedder.clear_cache()
+    assistant.retriever.clear_cache()
     outcomes = run_questions(assistant, questions)
     return RunReport(name, compute_metrics(outcomes), outcomes, assistant.params.threshold, dict(details))
 

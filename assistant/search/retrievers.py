@@ -17,6 +17,8 @@ in their metadata. :meth:`HybridRetriever.search` gives the same as arrays, for 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,7 +27,7 @@ import numpy.typing as npt
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
 from assistant.model.embeddings import Embedder
 from assistant.search.index import SearchIndex
@@ -146,22 +148,50 @@ class HybridRetriever(_ProjectRetriever):
     fusion: Fusion = "linear"
     lexical_weight: float = 1.0
     rrf_k: int = 60
+    cache_size: int = 2048
+    """Questions whose dense and lexical scores are kept (LRU): a repeated question skips both sides."""
+
+    _scores: OrderedDict[str, tuple[Floats, Floats, float, str | None]] = PrivateAttr(default_factory=OrderedDict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def search(self, query: str) -> Retrieval:
         """Score every project for ``query``.
 
         The query's embedding is started first and the lexical side computed while the model
-        runs (the model releases the GIL), so an answer costs about the larger of the two.
+        runs (the model releases the GIL), so an answer costs about the larger of the two. The
+        per-side scores of recent questions are cached; fusion is applied on every call, so
+        changing the fusion (as ``assistant tune`` does) never reads a stale ranking.
         """
+        with self._lock:
+            cached = self._scores.get(query)
+            if cached is not None:
+                self._scores.move_to_end(query)
+        if cached is None:
+            cached = self._score(query)
+            with self._lock:
+                self._scores[query] = cached
+                if len(self._scores) > self.cache_size:
+                    self._scores.popitem(last=False)
+        dense, lexical, negative, topic = cached
+        fused = self.fuse(dense, lexical)
+        order = [int(i) for i in np.argsort(-fused, kind="stable")]
+        return Retrieval(dense, lexical, fused, order, negative, topic)
+
+    def _score(self, query: str) -> tuple[Floats, Floats, float, str | None]:
         embedder = self.dense.embedder
         pending = embedder.submit_query(query)
         lexical = self.lexical.coverage(self.lexical.analyzer.tokens(query))
         vector = embedder.remember(query, pending.result())
         dense = self.dense.scores_for_vector(vector)
+        dense.setflags(write=False)
+        lexical.setflags(write=False)
         negative, topic = self.dense.negative_for_vector(vector)
-        fused = self.fuse(dense, lexical)
-        order = [int(i) for i in np.argsort(-fused, kind="stable")]
-        return Retrieval(dense, lexical, fused, order, negative, topic)
+        return dense, lexical, negative, topic
+
+    def clear_cache(self) -> None:
+        """Forget cached scores (so a benchmark or a comparison measures real work)."""
+        with self._lock:
+            self._scores.clear()
 
     def fuse(self, dense: Floats, lexical: Floats) -> Floats:
         """Combine the two score vectors by the configured method."""
