@@ -42,7 +42,7 @@ from assistant.config import Settings
 from assistant.errors import AssistantError
 
 LEVELS = (1, 4, 16)
-FLOOR_QUESTIONS = 120
+FLOOR_QUESTIONS = 60
 FAITHFUL = ("torch", "onnx")
 """Backends that pass ``assistant model verify`` against sentence-transformers (cosine ≥ 0.999)."""
 

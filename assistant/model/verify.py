@@ -216,13 +216,17 @@ def verify_model(
     report = VerifyReport(model=spec, threshold=threshold)
     tokenizer = model.tokenizer
     limit = model.max_seq_length or 512
+    truncated: dict[Kind, list[Vectors]] = {"query": [], "document": []}  # what the ONNX export must reproduce
     for kind, texts in verify_texts(source_text).items():
         cosines: list[float] = []
         for text in texts:
             ours_q = tokenizer(query_prompt + text)["input_ids"]
+            q_cut = model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            p_cut = model.encode_document([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            truncated["query"].append(q_cut)
+            truncated["document"].append(p_cut)
             if len(ours_q) <= limit:
-                q = model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)[0]
-                p = model.encode_document([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+                q, p = q_cut, p_cut
             else:
                 q, p = _windowed(model, text, query_prompt), _windowed(model, text, passage_prompt)
             cosines.append(float(np.dot(q, reference.query(text))))
@@ -238,15 +242,26 @@ def verify_model(
         report.cosines[kind] = cosines
     if onnx_export is not None:
         texts = [text for items in verify_texts(source_text).values() for text in items]
+        references = {kind: np.stack(rows) for kind, rows in truncated.items()}
         for quantization, gate in (("fp32", ONNX_THRESHOLD), ("int8", None)):
-            report.onnx.append(check_onnx(model, spec, onnx_export, texts, quantization, gate, threads))
+            report.onnx.append(check_onnx(model, spec, onnx_export, texts, quantization, gate, threads, references))
     return report
 
 
 def check_onnx(
-    model: Any, spec: str, export: Path, texts: list[str], quantization: str, threshold: float | None, threads: int
+    model: Any,
+    spec: str,
+    export: Path,
+    texts: list[str],
+    quantization: str,
+    threshold: float | None,
+    threads: int,
+    references: dict[Kind, Vectors] | None = None,
 ) -> OnnxCheck:
-    """The export's vectors and token ids against the sentence-transformers model's, as queries and passages."""
+    """The export's vectors and token ids against the sentence-transformers model's, as queries and passages.
+
+    ``references``: the model's own (truncated) vectors of ``texts`` by kind, if already computed.
+    """
     from assistant.model.onnx_backend import OnnxEmbeddings
 
     precision: Quantization = "int8" if quantization == "int8" else "fp32"
@@ -256,7 +271,10 @@ def check_onnx(
     kinds: tuple[Kind, ...] = ("query", "document")
     for kind in kinds:
         encode = model.encode_query if kind == "query" else model.encode_document
-        reference = encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        if references is not None:
+            reference = references[kind]
+        else:
+            reference = encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         ours = onnx.encode(texts, kind)
         check.cosines += [float(c) for c in np.sum(reference * ours, axis=1)]
         prompt = onnx.prompt(kind)
