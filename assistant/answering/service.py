@@ -31,7 +31,8 @@ from assistant.answering.towns import TownFinder
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project, load_corpus
 from assistant.errors import ConfigError, QuestionError
-from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.model.backends import make_embedder
+from assistant.model.embeddings import Embedder
 from assistant.search.confidence import FEATURES, features, follow_features
 from assistant.search.index import SearchIndex, load_index
 from assistant.search.params import RetrievalParams, load_params
@@ -162,7 +163,7 @@ class Assistant:
         settings: Settings,
         corpus: Corpus,
         index: SearchIndex,
-        embedder: SentenceTransformerEmbeddings,
+        embedder: Embedder,
         params: RetrievalParams,
         *,
         analyzer: TextAnalyzer | None = None,
@@ -197,18 +198,18 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
-        """Load the corpus, check the current index fits it and the model, and set up the model (lazily).
+        """Load the corpus, check the current index fits it, the model and the backend, and set up the model (lazily).
 
         Raises:
             CorpusError: the corpus does not validate.
             IndexError_: no index, or a damaged one.
-            StaleIndexError: the index was built from another corpus or model.
+            StaleIndexError: the index was built from another corpus, model or backend.
+            ModelError: the ONNX backend is configured but the model's export is missing.
         """
         corpus = load_corpus(settings.corpus_dir)
-        spec = settings.model_spec
-        index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=spec)
-        embedder = SentenceTransformerEmbeddings(
-            spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size
+        embedder = make_embedder(settings)
+        index = load_index(
+            settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec, backend=embedder.backend
         )
         return cls(settings, corpus, index, embedder, params or load_params(settings.retrieval_params))
 

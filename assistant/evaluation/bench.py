@@ -1,114 +1,420 @@
-"""``assistant bench``: how fast ``/v1/ask`` answers over real HTTP, against its floor.
+"""``assistant bench``: how fast ``/v1/ask`` answers over real HTTP, against its floor and a naive baseline.
 
-It starts the real server (``assistant serve``) on loopback in a child process, waits for
-``/readyz``, then asks every held-out question once (new questions) and once more (repeated
-questions, served from the query cache), one at a time, timing each request end to end. The
-floor is the cost of embedding one question with the same model in this process, uncached:
-an answer cannot be cheaper than that. The machine is shared and noisy, so it reports
-medians, 95th percentiles and the ratio to the floor.
+One run measures, on loopback:
+
+- **the floor**: embedding one question, uncached, in this process, with each backend (torch,
+  ONNX fp32, ONNX int8), each question timed on every backend in turn so the machine's noise
+  falls on all alike. An answer cannot cost less than the fastest *faithful* backend's floor
+  (``assistant model verify``: cosine ≥ 0.999 to sentence-transformers; int8 is not);
+- **the server** (``assistant serve``, a real child process, the configured backend): time from
+  start to ready, then ``/v1/ask`` at 1, 4 and 16 concurrent clients, for new questions (a fresh
+  server, nothing cached) and the same questions repeated (the query cache): p50 / p95 / p99
+  latency and answers per second; its resident memory (VmRSS and the peak VmHWM, from
+  ``/proc``) and whether torch is mapped into it;
+- **the naive baseline** (:mod:`assistant.evaluation.naive`): LangChain's
+  ``HuggingFaceEmbeddings`` + a FAISS vector store + ``similarity_search`` behind a minimal
+  FastAPI route, on the same passages and model, run the same way.
+
+The machine is shared and noisy: medians, high percentiles and ratios are the figures to quote.
+Results go to a JSON file (``eval/reports/bench.json`` by default).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
-from assistant.model.embeddings import SentenceTransformerEmbeddings
+
+LEVELS = (1, 4, 16)
+FLOOR_QUESTIONS = 60
+FAITHFUL = ("torch", "onnx")
+"""Backends that pass ``assistant model verify`` against sentence-transformers (cosine ≥ 0.999)."""
+
+TARGETS: dict[str, tuple[str, float]] = {
+    "p50_new_1_client_ms": ("<=", 10.0),
+    "p50_new_1_client_to_floor": ("<=", 1.5),
+    "p50_repeated_1_client_ms": ("<=", 2.0),
+    "throughput_new_16_clients_per_s": (">=", 100.0),
+    "throughput_new_16_clients_to_naive": (">=", 3.0),
+    "p99_new_16_clients_ms": ("<=", 250.0),
+    "rss_mb": ("<=", 600.0),
+}
+"""The targets of issue 11, checked and reported (not enforced: the figures depend on the machine)."""
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0–1) by linear interpolation; 0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+@dataclass
+class Run:
+    """One load: ``clients`` concurrent clients asking ``requests`` questions between them."""
+
+    questions: str
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+    @property
+    def throughput(self) -> float:
+        return round(self.requests / self.seconds, 1) if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "throughput_per_s": self.throughput}
+
+
+@dataclass
+class ServerFigures:
+    """A server process, measured."""
+
+    name: str
+    start_to_ready_s: list[float] = field(default_factory=list)
+    rss_mb: float = 0.0
+    peak_rss_mb: float = 0.0
+    torch_loaded: bool = False
+    runs: list[Run] = field(default_factory=list)
+
+    def run(self, questions: str, clients: int) -> Run | None:
+        return next((r for r in self.runs if r.questions == questions and r.clients == clients), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "start_to_ready_s": self.start_to_ready_s,
+            "start_to_ready_median_s": round(statistics.median(self.start_to_ready_s), 2)
+            if self.start_to_ready_s
+            else None,
+            "rss_mb": self.rss_mb,
+            "peak_rss_mb": self.peak_rss_mb,
+            "torch_loaded": self.torch_loaded,
+            "runs": [r.as_dict() for r in self.runs],
+        }
 
 
 @dataclass
 class BenchResult:
-    """Latencies in milliseconds."""
+    """Everything one ``assistant bench`` measured."""
 
     questions: int
-    floor_p50_ms: float
-    new_p50_ms: float
-    new_p95_ms: float
-    repeated_p50_ms: float
-    repeated_p95_ms: float
+    backend: str
+    floors_ms: dict[str, float]
+    server: ServerFigures
+    naive: ServerFigures | None
+    date: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
 
     @property
-    def ratio_to_floor(self) -> float:
-        return round(self.new_p50_ms / self.floor_p50_ms, 2) if self.floor_p50_ms else 0.0
+    def fastest_faithful(self) -> str:
+        faithful = {k: v for k, v in self.floors_ms.items() if k in FAITHFUL}
+        return min(faithful, key=faithful.__getitem__) if faithful else ""
 
-    def as_dict(self) -> dict[str, float]:
-        return {**asdict(self), "ratio_to_floor": self.ratio_to_floor}
+    @property
+    def floor_ms(self) -> float:
+        return self.floors_ms.get(self.fastest_faithful, 0.0)
+
+    def headline(self) -> dict[str, float | None]:
+        """The figures the targets are about."""
+        new1, rep1, new16 = self.server.run("new", 1), self.server.run("repeated", 1), self.server.run("new", 16)
+        naive16 = self.naive.run("new", 16) if self.naive else None
+        return {
+            "p50_new_1_client_ms": new1.p50_ms if new1 else None,
+            "p50_new_1_client_to_floor": round(new1.p50_ms / self.floor_ms, 2) if new1 and self.floor_ms else None,
+            "p50_repeated_1_client_ms": rep1.p50_ms if rep1 else None,
+            "throughput_new_16_clients_per_s": new16.throughput if new16 else None,
+            "throughput_new_16_clients_to_naive": round(new16.throughput / naive16.throughput, 2)
+            if new16 and naive16 and naive16.throughput
+            else None,
+            "p99_new_16_clients_ms": new16.p99_ms if new16 else None,
+            "rss_mb": self.server.rss_mb,
+        }
+
+    def targets(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, value in self.headline().items():
+            op, bound = TARGETS[name]
+            met = None if value is None else (value <= bound if op == "<=" else value >= bound)
+            out[name] = {"measured": value, "target": f"{op} {bound:g}", "met": met}
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "command": "assistant bench",
+            "date": self.date,
+            "machine": {"cpus": os.cpu_count()},
+            "questions": self.questions,
+            "backend": self.backend,
+            "floors_ms": self.floors_ms,
+            "fastest_faithful_backend": self.fastest_faithful,
+            "server": self.server.as_dict(),
+            "naive": self.naive.as_dict() if self.naive else None,
+            "targets": self.targets(),
+        }
+
+    def table(self) -> str:
+        """A readable summary: floors, one line per load, the targets."""
+        floors = ", ".join(f"{k} {v:.1f} ms" for k, v in self.floors_ms.items())
+        lines = [
+            f"{self.questions} questions over HTTP on loopback; server backend: {self.backend}",
+            f"floor (one query embedding, in process, uncached, p50 over <= {FLOOR_QUESTIONS} of them): {floors}; "
+            f"fastest faithful: {self.fastest_faithful}",
+            "",
+            f"{'server':8} {'questions':9} {'clients':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+            f"{'answers/s':>10} {'errors':>6}",
+        ]
+        for server in [self.server, *([self.naive] if self.naive else [])]:
+            for r in server.runs:
+                lines.append(
+                    f"{server.name:8} {r.questions:9} {r.clients:7d} {r.p50_ms:8.1f} {r.p95_ms:8.1f} {r.p99_ms:8.1f} "
+                    f"{r.throughput:10.1f} {r.errors:6d}"
+                )
+        lines.append("")
+        for server in [self.server, *([self.naive] if self.naive else [])]:
+            ready = statistics.median(server.start_to_ready_s) if server.start_to_ready_s else 0.0
+            lines.append(
+                f"{server.name}: start to ready {ready:.1f} s (median of {len(server.start_to_ready_s)}), "
+                f"RSS {server.rss_mb:.0f} MB (peak {server.peak_rss_mb:.0f} MB), torch loaded: {server.torch_loaded}"
+            )
+        lines.append("")
+        for name, row in self.targets().items():
+            mark = {True: "met", False: "MISSED", None: "n/a"}[row["met"]]
+            lines.append(f"target {name}: {row['measured']} ({row['target']}) {mark}")
+        return "\n".join(lines)
 
 
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+# --------------------------------------------------------------------------- the floor
 
 
-def _free_port() -> int:
+def measure_floors(settings: Settings, questions: list[str], backends: list[str]) -> dict[str, float]:
+    """p50 of one uncached query embedding per backend, in this process, interleaved question by question.
+
+    ``questions`` is spread over at most :data:`FLOOR_QUESTIONS` of them (every n-th): a median
+    needs no more, and torch takes long on a loaded machine.
+    """
+    step = max(1, len(questions) // FLOOR_QUESTIONS)
+    questions = questions[::step]
+    from assistant.model.backends import make_embedder
+
+    embedders = {}
+    for name in backends:
+        embedder = make_embedder(settings, backend=name)
+        if embedder.backend != name:  # e.g. a model with no ONNX export: torch under another label
+            continue
+        embedder.warm_up()
+        embedder.encode(questions[:3], "query")
+        embedders[name] = embedder
+    timings: dict[str, list[float]] = {name: [] for name in embedders}
+    for question in questions:
+        for name, embedder in embedders.items():
+            started = time.perf_counter()
+            embedder.encode([question], "query")
+            timings[name].append((time.perf_counter() - started) * 1000)
+    return {name: round(statistics.median(values), 2) for name, values in timings.items()}
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssistantError("the server exited before it was ready (is the index built? run `make index`)")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssistantError(f"the server was not ready within {timeout:.0f} s")
+@dataclass
+class Server:
+    """A server child process on loopback."""
+
+    process: subprocess.Popen[bytes]
+    base: str
+    start_to_ready_s: float
+
+    def status(self, key: str) -> float:
+        """A ``/proc/<pid>/status`` memory figure (``VmRSS``, ``VmHWM``) in MB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    def torch_loaded(self) -> bool:
+        """Whether libtorch is mapped into the process."""
+        return "libtorch" in Path(f"/proc/{self.process.pid}/maps").read_text()
 
 
-def run_bench(settings: Settings, questions: list[str]) -> BenchResult:
-    """Time the floor in-process, then ``/v1/ask`` on a real server process."""
-    embedder = SentenceTransformerEmbeddings(settings.model_spec, threads=settings.torch_threads, cache_size=1)
-    embedder.warm_up()
-    floor = []
-    for question in questions:
-        started = time.perf_counter()
-        embedder.model.encode_query([question], normalize_embeddings=True)
-        floor.append((time.perf_counter() - started) * 1000)
-    del embedder
-
-    port = _free_port()
+@contextmanager
+def start_server(command: list[str], env: dict[str, str], port: int, *, timeout: float = 900) -> Iterator[Server]:
+    """Start ``command`` (listening on ``port``), wait for ``/readyz``, and stop it afterwards."""
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ASSISTANT_PORT": str(port), "ASSISTANT_HOST": "127.0.0.1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=Path.cwd(),
-    )
+    log = tempfile.TemporaryFile()  # the server's log (uvicorn logs every request): read only if it fails
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd())
     try:
-        _wait_ready(base, process)
-        timings: dict[str, list[float]] = {"new": [], "repeated": []}
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for label in ("new", "repeated"):
-                for question in questions:
-                    started = time.perf_counter()
-                    response = client.post("/v1/ask", json={"question": question})
-                    timings[label].append((time.perf_counter() - started) * 1000)
-                    response.raise_for_status()
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-800:]
+                raise AssistantError(f"the server exited before it was ready (is the index built?): {tail}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssistantError(f"the server was not ready within {timeout:.0f} s")
+            time.sleep(0.05)
+        yield Server(process, base, round(time.perf_counter() - started, 2))
     finally:
         process.terminate()
-        process.wait(timeout=30)
-    return BenchResult(
-        questions=len(questions),
-        floor_p50_ms=round(statistics.median(floor), 2),
-        new_p50_ms=round(statistics.median(timings["new"]), 2),
-        new_p95_ms=round(_p95(timings["new"]), 2),
-        repeated_p50_ms=round(statistics.median(timings["repeated"]), 2),
-        repeated_p95_ms=round(_p95(timings["repeated"]), 2),
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def our_server(port: int) -> tuple[list[str], dict[str, str]]:
+    """The real server: ``assistant serve`` with the settings of this environment."""
+    env = {**os.environ, "ASSISTANT_PORT": str(port), "ASSISTANT_HOST": "127.0.0.1"}
+    return [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env
+
+
+def naive_server(port: int) -> tuple[list[str], dict[str, str]]:
+    """The naive LangChain baseline (:mod:`assistant.evaluation.naive`) under uvicorn."""
+    command = [sys.executable, "-m", "uvicorn", "assistant.evaluation.naive:create_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    return command, dict(os.environ)
+
+
+# --------------------------------------------------------------------------- load
+
+
+async def _load(base: str, questions: list[str], clients: int) -> tuple[list[float], float, int]:
+    latencies: list[float] = []
+    errors = 0
+    pending = iter(questions)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for question in pending:
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/v1/ask", json={"question": question})
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += not ok
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return latencies, time.perf_counter() - started, errors
+
+
+def load(base: str, questions: list[str], clients: int, label: str) -> Run:
+    """Ask every question once, ``clients`` at a time, and time each answer end to end."""
+    latencies, seconds, errors = asyncio.run(_load(base, questions, clients))
+    return Run(
+        questions=label,
+        clients=clients,
+        requests=len(latencies),
+        errors=errors,
+        seconds=round(seconds, 3),
+        p50_ms=round(percentile(latencies, 0.50), 2),
+        p95_ms=round(percentile(latencies, 0.95), 2),
+        p99_ms=round(percentile(latencies, 0.99), 2),
     )
+
+
+def _warm(base: str, questions: list[str]) -> None:
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for question in questions:
+            client.post("/v1/ask", json={"question": question})
+
+
+def bench_ours(questions: list[str], warm: list[str], levels: tuple[int, ...] = LEVELS) -> ServerFigures:
+    """Our server: a fresh process per level (new questions find nothing cached), then the same questions again."""
+    figures = ServerFigures("ours")
+    for clients in levels:
+        port = free_port()
+        with start_server(*our_server(port), port) as server:
+            figures.start_to_ready_s.append(server.start_to_ready_s)
+            _warm(server.base, warm)
+            figures.runs.append(load(server.base, questions, clients, "new"))
+            figures.runs.append(load(server.base, questions, clients, "repeated"))
+            figures.rss_mb = max(figures.rss_mb, server.status("VmRSS"))
+            figures.peak_rss_mb = max(figures.peak_rss_mb, server.status("VmHWM"))
+            figures.torch_loaded = figures.torch_loaded or server.torch_loaded()
+    figures.runs.sort(key=lambda r: (r.questions != "new", r.clients))
+    return figures
+
+
+def bench_naive(questions: list[str], warm: list[str], levels: tuple[int, ...] = LEVELS) -> ServerFigures:
+    """The naive baseline: one process (it caches nothing, so every question is new)."""
+    figures = ServerFigures("naive")
+    port = free_port()
+    with start_server(*naive_server(port), port) as server:
+        figures.start_to_ready_s.append(server.start_to_ready_s)
+        _warm(server.base, warm)
+        for clients in levels:
+            figures.runs.append(load(server.base, questions, clients, "new"))
+        figures.rss_mb = server.status("VmRSS")
+        figures.peak_rss_mb = server.status("VmHWM")
+        figures.torch_loaded = server.torch_loaded()
+    return figures
+
+
+def run_bench(
+    settings: Settings,
+    questions: list[str],
+    *,
+    warm: list[str] | None = None,
+    naive: bool = True,
+    floors: tuple[str, ...] = ("torch", "onnx", "onnx-int8"),
+) -> BenchResult:
+    """The floors in process, then our server and (unless ``naive`` is False) the baseline over HTTP."""
+    from assistant.model.backends import choose_backend
+
+    backend = choose_backend(settings).label
+    warm = warm or questions[:10]
+    floor = measure_floors(settings, questions, list(floors))
+    ours = bench_ours(questions, warm)
+    baseline = bench_naive(questions, warm) if naive else None
+    return BenchResult(len(questions), backend, floor, ours, baseline)
+
+
+def write_result(result: BenchResult, path: Path) -> None:
+    """Write the figures as JSON (the folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -29,16 +29,17 @@ from assistant.evaluation.metrics import Metrics, compute_metrics, run_questions
 from assistant.evaluation.questions import EvalQuestion
 from assistant.evaluation.report import RunReport
 from assistant.evaluation.tuning import tune
-from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.model.backends import make_embedder
 from assistant.search.index import build_index, load_index
 from assistant.search.params import RetrievalParams
 from assistant.search.retrievers import Fusion
 
 
 def evaluate(name: str, assistant: Assistant, questions: list[EvalQuestion], **details: Any) -> RunReport:
-    """Run the questions through one configured assistant (its query cache emptied first, so latency is real)."""
+    """Run the questions through one configured assistant (its query caches emptied first, so latency is real)."""
     assistant.warm_up()
     assistant.embedder.clear_cache()
+    assistant.retriever.clear_cache()
     outcomes = run_questions(assistant, questions)
     return RunReport(name, compute_metrics(outcomes), outcomes, assistant.params.threshold, dict(details))
 
@@ -70,11 +71,11 @@ def compare(
 def _other_model(
     settings: Settings, corpus: Corpus, spec: str, questions: list[EvalQuestion], tuning: list[EvalQuestion]
 ) -> RunReport:
-    embedder = SentenceTransformerEmbeddings(spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size)
     with tempfile.TemporaryDirectory(prefix="compare-index-") as folder:
-        build_index(Path(folder), corpus, embedder, show_progress=False)
-        index = load_index(Path(folder), corpus_digest=corpus.digest, model=spec)
         other_settings = settings.model_copy(update={"embedding_model": spec, "index_dir": Path(folder)})
+        embedder = make_embedder(other_settings)
+        build_index(Path(folder), corpus, embedder, show_progress=False)
+        index = load_index(Path(folder), corpus_digest=corpus.digest, model=spec, backend=embedder.backend)
         base = Assistant(other_settings, corpus, index, embedder, RetrievalParams())
         tuned = retuned(base, tuning)
         name = f"hybrid, {_model_label(spec)}"

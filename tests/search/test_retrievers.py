@@ -39,3 +39,21 @@ def test_fusion_methods(assistant: Assistant) -> None:
     assert hybrid.fuse(dense, lexical).argmax() == 0
     hybrid.fusion = "rrf"
     assert hybrid.fuse(dense, lexical).argmax() in (0, 1)
+
+
+def test_a_repeated_question_reuses_its_scores_but_not_a_stale_fusion(assistant: Assistant) -> None:
+    retriever = assistant.retriever
+    retriever.clear_cache()
+    calls = assistant.embedder.batcher.batches
+    first = retriever.search("手話を習いたいのですが講座はありますか")
+    again = retriever.search("手話を習いたいのですが講座はありますか")
+    assert again.dense is first.dense and again.lexical is first.lexical, "the scores were computed twice"
+    assert again.order == first.order
+    assert assistant.embedder.batcher.batches <= calls + 1
+    saved = retriever.fusion
+    try:
+        retriever.fusion = "lexical"
+        lexical_only = retriever.search("手話を習いたいのですが講座はありますか")
+        assert lexical_only.fused.tolist() == retriever.fuse(first.dense, first.lexical).tolist()
+    finally:
+        retriever.fusion = saved

@@ -1,0 +1,92 @@
+"""Which engine embeds: one function picks it from the settings, for every command and the server.
+
+``ASSISTANT_EMBEDDING_BACKEND``:
+
+- ``onnx`` (default): ONNX Runtime over the export ``assistant model install`` made next to
+  the model folder. Measured faster than PyTorch on the same model, with the same answers
+  (see ``assistant bench`` and ``assistant eval``); the server then never imports torch.
+- ``onnx-int8``: the dynamically quantized export (smaller and faster, not faithful enough to be
+  the default: see the README's speed section).
+- ``torch``: sentence-transformers, the reference.
+
+A model with no ONNX export (``ASSISTANT_EMBEDDING_MODEL`` set to another folder or a hub id)
+runs through sentence-transformers whatever the setting: the export reproduces one module
+stack (Transformer → mean Pooling → Normalize), which is what the built e5 model is, while
+sentence-transformers loads every model correctly. The default model's export is made by
+``assistant model install``; if it is missing, the command says so instead of silently running
+slower.
+
+Example::
+
+    embedder = make_embedder(get_settings())
+    embedder.backend        # 'onnx'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from assistant.config import Settings
+from assistant.errors import ModelError
+from assistant.model.embeddings import Embedder, SentenceTransformerEmbeddings
+from assistant.model.onnx_backend import OnnxEmbeddings, Quantization, current_export
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """The engine the settings resolve to, and why."""
+
+    name: Literal["onnx", "torch"]
+    quantization: Quantization
+    export_dir: Path | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """``torch``, ``onnx`` or ``onnx-int8``: what the index manifest records."""
+        return self.name if self.quantization == "fp32" else f"{self.name}-{self.quantization}"
+
+
+def choose_backend(settings: Settings, backend: str | None = None) -> BackendChoice:
+    """The engine for the configured model (cheap: reads files, loads nothing).
+
+    Args:
+        settings: the settings (model and backend).
+        backend: ``onnx``, ``onnx-int8`` or ``torch`` instead of the setting.
+
+    Raises:
+        ModelError: ONNX is asked for the default model but its export is missing or out of date.
+    """
+    wanted = backend or settings.embedding_backend
+    if wanted not in ("onnx", "onnx-int8", "torch"):
+        raise ModelError(f"unknown embedding backend {wanted!r}: use onnx, onnx-int8 or torch")
+    if wanted == "torch":
+        return BackendChoice("torch", "fp32", None, "ASSISTANT_EMBEDDING_BACKEND=torch")
+    quantization: Quantization = "int8" if wanted == "onnx-int8" else "fp32"
+    spec = settings.model_spec
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        return BackendChoice(
+            "torch", "fp32", None, f"{spec!r} is not a local folder: no ONNX export, sentence-transformers"
+        )
+    folder, info, why = current_export(path.resolve())
+    if info is None:
+        if path.resolve() == settings.default_model_dir:
+            raise ModelError(f"{why}: run `assistant model install` (or set ASSISTANT_EMBEDDING_BACKEND=torch)")
+        return BackendChoice("torch", "fp32", None, f"{why}: sentence-transformers")
+    return BackendChoice("onnx", quantization, folder, f"ONNX Runtime over {folder}")
+
+
+def make_embedder(settings: Settings, *, backend: str | None = None, cache_size: int = 2048) -> Embedder:
+    """The embedder the settings ask for (the model loads lazily, on ``warm_up`` or first use).
+
+    Raises:
+        ModelError: see :func:`choose_backend`.
+    """
+    choice = choose_backend(settings, backend)
+    options = {"threads": settings.torch_threads, "batch_size": settings.embed_batch_size, "cache_size": cache_size}
+    if choice.name == "onnx" and choice.export_dir is not None:
+        return OnnxEmbeddings(settings.model_spec, choice.export_dir, quantization=choice.quantization, **options)
+    return SentenceTransformerEmbeddings(settings.model_spec, **options)

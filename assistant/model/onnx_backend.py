@@ -1,0 +1,220 @@
+"""The ONNX Runtime engine: the exported model, tokenized with ``tokenizers``, without torch.
+
+``assistant model install`` exports the sentence-transformers folder to ONNX next to it
+(``<folder>-onnx/``, see :mod:`assistant.model.onnx_export`): the BERT encoder with mean pooling
+and L2 normalization inside the graph, so one session run gives the sentence vectors; the
+folder's ``tokenizer.json``; and ``export.json``, which records the model's prompts, its maximum
+sequence length and the fingerprint of the folder it was exported from.
+
+:class:`OnnxEmbeddings` reproduces what sentence-transformers does: the prompt is prepended to
+the text (``query: `` / ``passage: ``), the text is tokenized and truncated to the model's
+maximum length with special tokens, a batch is padded to its longest text, and every token,
+prompt included, is mean-pooled. ``assistant model verify`` checks the result against
+sentence-transformers on the verify texts (identical token ids, cosine ≥ 0.999).
+
+Example::
+
+    embedder = OnnxEmbeddings(spec, export_dir_for(Path(spec)))
+    embedder.encode_query("子どもが熱を出して保育園に行けない")   # 384 floats, unit norm
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from assistant.errors import ModelError
+from assistant.model.embeddings import Embedder, Kind, Vectors
+from assistant.model.fingerprint import model_fingerprint
+
+EXPORT_SUFFIX = "-onnx"
+EXPORT_INFO = "export.json"
+EXPORT_FORMAT = 1
+"""Bump when the exported graph or the folder's layout changes: older exports are redone on install."""
+Quantization = Literal["fp32", "int8"]
+MODEL_FILES: dict[Quantization, str] = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
+
+
+def export_dir_for(model_dir: Path) -> Path:
+    """Where the ONNX export of a model folder lives: a sibling named ``<folder>-onnx``."""
+    return model_dir.with_name(model_dir.name + EXPORT_SUFFIX)
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What ``export.json`` records about an export."""
+
+    format: int
+    source: str
+    source_fingerprint: str
+    prompts: dict[str, str]
+    max_seq_length: int
+    dimension: int
+    pad_token_id: int
+    pad_token: str
+    files: dict[str, str]
+    exported_at: str = ""
+    versions: dict[str, str] | None = None
+
+    @classmethod
+    def read(cls, folder: Path) -> ExportInfo | None:
+        """The export's record, or None when it is missing, unreadable or of another format."""
+        try:
+            data = json.loads((folder / EXPORT_INFO).read_text(encoding="utf-8"))
+            info = cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+        return info if info.format == EXPORT_FORMAT else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def current_export(model_dir: Path) -> tuple[Path, ExportInfo | None, str]:
+    """The ONNX export of ``model_dir`` and its record, or None with the reason it cannot be used."""
+    folder = export_dir_for(model_dir)
+    info = ExportInfo.read(folder)
+    if info is None:
+        return folder, None, f"no ONNX export in {folder}"
+    if info.source_fingerprint != model_fingerprint(str(model_dir)):
+        return folder, None, f"the ONNX export in {folder} was made from another version of the model"
+    missing = [name for name in info.files.values() if not (folder / name).is_file()]
+    if missing:
+        return folder, None, f"the ONNX export in {folder} is incomplete (missing {', '.join(missing)})"
+    return folder, info, ""
+
+
+def session_options(threads: int) -> Any:
+    """ONNX Runtime options for this machine: ``threads`` intra-op threads that sleep when idle.
+
+    Spinning worker threads (ONNX Runtime's default) keep a core busy between runs; on a small
+    shared machine that core is the one the request threads need for fugashi, BM25 and JSON.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return options
+
+
+class OnnxEmbeddings(Embedder):
+    """The ONNX Runtime engine over an export made by ``assistant model install``."""
+
+    def __init__(
+        self, model_spec: str, export_dir: Path, *, quantization: Quantization = "fp32", **options: Any
+    ) -> None:
+        super().__init__(model_spec, **options)
+        self.export_dir = export_dir
+        self.engine = "onnx"
+        self.quantization: Quantization = quantization
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._info: ExportInfo | None = None
+        self._load_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the session and the tokenizer now (otherwise on first use)."""
+        self._ensure_loaded()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the session has been created."""
+        return self._session is not None
+
+    def _ensure_loaded(self) -> ExportInfo:
+        if self._info is None:
+            with self._load_lock:
+                if self._info is None:
+                    self._load()
+        assert self._info is not None
+        return self._info
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        info = ExportInfo.read(self.export_dir)
+        if info is None:
+            raise ModelError(
+                f"no usable ONNX export in {self.export_dir}: run `assistant model install` "
+                "(or set ASSISTANT_EMBEDDING_BACKEND=torch)"
+            )
+        file = self.export_dir / info.files.get(self.quantization, "")
+        if not file.is_file():
+            raise ModelError(
+                f"the ONNX export in {self.export_dir} has no {self.quantization} model: run `assistant model install`"
+            )
+        tokenizer = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
+        # As sentence-transformers tokenizes: truncate to the model's length (special tokens
+        # included), pad a batch to its longest text.
+        tokenizer.enable_truncation(max_length=info.max_seq_length)
+        tokenizer.enable_padding(pad_id=info.pad_token_id, pad_token=info.pad_token)
+        try:
+            session = ort.InferenceSession(str(file), session_options(self.threads), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelError(
+                f"cannot load the ONNX model {file}: {exc}; run `assistant model install --force`"
+            ) from exc
+        self._tokenizer = tokenizer
+        self._session = session
+        self._info = info
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector."""
+        return self._ensure_loaded().dimension
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The model's own prompts, as the export recorded them."""
+        return dict(self._ensure_loaded().prompts)
+
+    def prompt(self, kind: Kind) -> str:
+        """The text put before a query or a document (sentence-transformers: "document", else "passage")."""
+        prompts = self._ensure_loaded().prompts
+        if kind == "query":
+            return prompts.get("query") or ""
+        return prompts.get("document") or prompts.get("passage") or ""
+
+    def token_ids(self, texts: list[str], kind: Kind) -> list[list[int]]:
+        """The token ids the model sees for each text (prompt added, truncated, unpadded)."""
+        self._ensure_loaded()
+        prompt = self.prompt(kind)
+        return [
+            [i for i, m in zip(e.ids, e.attention_mask, strict=True) if m]
+            for e in self._tokenizer.encode_batch([prompt + t for t in texts])
+        ]
+
+    def encode(self, texts: list[str], kind: Kind, *, show_progress: bool = False) -> Vectors:
+        """Vectors straight from the session, in batches of ``batch_size`` texts of similar length."""
+        self._ensure_loaded()
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        prompt = self.prompt(kind)
+        prompted = [prompt + text for text in texts]
+        if len(prompted) <= self.batch_size:
+            return self._run(prompted)
+        # Long lists (index builds): sort by length so each batch pads little, as sentence-transformers does.
+        order = sorted(range(len(prompted)), key=lambda i: -len(prompted[i]))
+        out = np.empty((len(prompted), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            out[chunk] = self._run([prompted[i] for i in chunk])
+        return out
+
+    def _run(self, prompted: list[str]) -> Vectors:
+        encodings = self._tokenizer.encode_batch(prompted)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,78 @@
+"""Many residents at once get exactly the answers they would get one at a time."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from assistant.answering.service import AskResult, Assistant
+from assistant.config import ROOT
+from assistant.corpus import load_corpus
+from assistant.evaluation.questions import EvalQuestion, load_questions
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+
+THREADS = 16
+
+
+def _comparable(result: AskResult) -> dict[str, Any]:
+    """Everything a resident sees; scores rounded coarser than batching's float noise (~1e-7)."""
+    body = result.model_dump(exclude={"answer_id", "elapsed_ms", "session_id"})
+    body["confidence"] = round(body["confidence"], 3)
+    for citation in body["citations"]:
+        citation["score"] = round(citation["score"], 3)
+    body["candidates"] = [c["project_id"] for c in body["candidates"]]
+    return body
+
+
+def _ask_all(assistant: Assistant, questions: list[EvalQuestion], tag: str) -> dict[str, AskResult]:
+    by_id = {q.id: q for q in questions}
+    out = {}
+    for question in questions:
+        session = f"{tag}:{question.id}"
+        if question.follow_up_of:
+            assistant.ask(by_id[question.follow_up_of].question, session_id=session)
+            out[question.id] = assistant.ask(question.question, session_id=session)
+        else:
+            out[question.id] = assistant.ask(question.question, session_id=session)
+    return out
+
+
+def test_concurrent_answers_equal_serial_answers(assistant: Assistant) -> None:
+    questions = load_questions([ROOT / "eval" / "questions"], set(load_corpus(CORPUS).projects))
+    assistant.embedder.clear_cache()
+    assistant.retriever.clear_cache()
+    serial = _ask_all(assistant, questions, "serial")
+
+    assistant.embedder.clear_cache()  # the concurrent run must reach the model, fugashi and BM25, not the caches
+    assistant.retriever.clear_cache()
+    before = assistant.embedder.batcher.batches
+    concurrent: dict[str, AskResult] = {}
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(THREADS)
+
+    def resident(share: list[EvalQuestion]) -> None:
+        barrier.wait()
+        try:
+            concurrent.update(_ask_all(assistant, share, "concurrent"))
+        except BaseException as exc:  # surfaced below, with the thread's question
+            failures.append(exc)
+
+    # Follow-ups stay in the thread of the question they follow (a conversation is sequential).
+    shares: list[list[EvalQuestion]] = [[] for _ in range(THREADS)]
+    lead = {q.id: i % THREADS for i, q in enumerate(q for q in questions if not q.follow_up_of)}
+    for question in questions:
+        shares[lead.get(question.follow_up_of or question.id, 0)].append(question)
+    threads = [threading.Thread(target=resident, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert not failures, failures[0]
+    assert concurrent.keys() == serial.keys()
+    differing = [qid for qid in serial if _comparable(serial[qid]) != _comparable(concurrent[qid])]
+    assert differing == [], [(qid, _comparable(serial[qid]), _comparable(concurrent[qid])) for qid in differing[:2]]
+    assert assistant.embedder.batcher.batches - before < len(questions), "concurrent questions were not batched"

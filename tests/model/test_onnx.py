@@ -1,0 +1,194 @@
+"""The ONNX backend: exported once, faithful to sentence-transformers, chosen by one setting, torch-free to serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.config import ROOT, Settings
+from assistant.errors import ModelError
+from assistant.model.backends import choose_backend, make_embedder
+from assistant.model.embeddings import Embedder, SentenceTransformerEmbeddings
+from assistant.model.fingerprint import model_fingerprint
+from assistant.model.onnx_backend import EXPORT_INFO, OnnxEmbeddings, export_dir_for
+from assistant.model.onnx_export import export_onnx
+from assistant.model.verify import ONNX_THRESHOLD, VerifyReport, check_onnx, source_text_for_verify, verify_texts
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.slow
+
+
+def _questions() -> list[str]:
+    files = sorted((ROOT / "eval" / "questions").glob("*.jsonl"))
+    return [json.loads(line)["question"] for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+
+
+def test_export_is_made_once_next_to_the_model(model_dir: Path) -> None:
+    export = export_dir_for(model_dir)
+    info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
+    assert info["source_fingerprint"] == model_fingerprint(str(model_dir))
+    assert info["prompts"]["query"] == "query: " and info["max_seq_length"] == 512 and info["dimension"] == 384
+    for name in ("model.onnx", "model-int8.onnx", "tokenizer.json"):
+        assert (export / name).is_file(), name
+    stamp = (export / "model.onnx").stat().st_mtime_ns
+    again = export_onnx(model_dir)
+    assert again.built is False and (export / "model.onnx").stat().st_mtime_ns == stamp
+    assert not list(export.parent.glob(f".{export.name}.building-*")), "a temp export folder was left behind"
+
+
+def test_onnx_matches_sentence_transformers_on_every_held_out_question(
+    embedder: Embedder, torch_embedder: SentenceTransformerEmbeddings
+) -> None:
+    assert isinstance(embedder, OnnxEmbeddings) and embedder.backend == "onnx"
+    questions = _questions()
+    ours = embedder.encode(questions, "query")
+    reference = torch_embedder.encode(questions, "query")
+    assert float(np.sum(ours * reference, axis=1).min()) >= 0.999
+    passages = embedder.encode(questions[:40], "document")
+    assert float(np.sum(passages * torch_embedder.encode(questions[:40], "document"), axis=1).min()) >= 0.999
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "  子どもが熱を出して  ",
+        "tab\tand  double  spaces ",
+        "ｶﾞｲﾄﾞ　ＡＢＣ１２３",
+        "",
+        "<s> literal </s>",
+        "病児保育" * 400,
+    ],
+)
+def test_token_ids_are_sentence_transformers_own(
+    embedder: OnnxEmbeddings, torch_embedder: SentenceTransformerEmbeddings, text: str
+) -> None:
+    for kind, prompt in (("query", "query: "), ("document", "passage: ")):
+        expected = torch_embedder.model.tokenizer(prompt + text, truncation=True, max_length=512)["input_ids"]
+        assert embedder.token_ids([text], kind)[0] == expected  # type: ignore[arg-type]
+    assert len(embedder.token_ids(["病児保育" * 400], "query")[0]) == 512  # truncated as sentence-transformers does
+
+
+def test_verify_fails_on_a_damaged_export(
+    model_dir: Path, tmp_path: Path, torch_embedder: SentenceTransformerEmbeddings
+) -> None:
+    import onnx
+    from onnx import numpy_helper
+
+    original = export_dir_for(model_dir)
+    damaged = tmp_path / "damaged-onnx"
+    shutil.copytree(original, damaged, copy_function=os.link, ignore=shutil.ignore_patterns("model.onnx"))
+    graph = onnx.load(str(original / "model.onnx"))
+    generator = np.random.default_rng(0)
+    for initializer in graph.graph.initializer:
+        if tuple(initializer.dims) == (1536, 384):  # the feed-forward weights of every layer
+            weights = numpy_helper.to_array(initializer)
+            noisy = weights + generator.normal(0, weights.std() * 0.5, weights.shape).astype(np.float32)
+            initializer.CopyFrom(numpy_helper.from_array(noisy, initializer.name))
+    onnx.save(graph, str(damaged / "model.onnx"))
+
+    texts = verify_texts(source_text_for_verify(CORPUS))["japanese"][:6]
+    model = torch_embedder.model
+    good = check_onnx(model, str(model_dir), original, texts, "fp32", ONNX_THRESHOLD, threads=2)
+    bad = check_onnx(model, str(model_dir), damaged, texts, "fp32", ONNX_THRESHOLD, threads=2)
+    assert good.passed and good.min_cosine >= 0.999
+    assert not bad.passed and bad.min_cosine < 0.999
+    assert bad.ids_identical == bad.texts, "the tokenizer is intact; only the weights were damaged"
+    report = VerifyReport(model="damaged", threshold=0.99, cosines={"japanese": [1.0]}, onnx=[bad])
+    assert not report.passed and "verify: FAILED (onnx fp32" in report.summary()
+
+
+def test_another_model_runs_on_torch_and_says_why(minilm_dir: Path) -> None:
+    settings = Settings(embedding_model=str(minilm_dir), embedding_backend="onnx")
+    choice = choose_backend(settings)
+    assert choice.name == "torch" and "no ONNX export" in choice.reason
+    assert isinstance(make_embedder(settings), SentenceTransformerEmbeddings)
+
+
+def test_default_model_without_its_export_is_a_clear_error(model_dir: Path, tmp_path: Path) -> None:
+    settings = Settings(cache_dir=tmp_path)
+    shutil.copytree(model_dir, settings.default_model_dir, copy_function=os.link)
+    with pytest.raises(ModelError, match="run `assistant model install`"):
+        make_embedder(settings)
+    assert make_embedder(settings, backend="torch").engine == "torch"
+
+
+def test_int8_is_selectable_and_recorded_as_such(settings: Settings) -> None:
+    int8 = make_embedder(settings.model_copy(update={"embedding_backend": "onnx-int8"}))
+    assert int8.backend == "onnx-int8" and int8.quantization == "int8"
+    vector = int8.encode_query("子どもが熱を出して保育園に行けない")
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
+
+
+def test_serving_on_onnx_never_imports_torch(settings: Settings, built_index: Path) -> None:
+    script = (
+        "import sys\n"
+        "from api.app import create_app\n"
+        "from assistant.answering.service import Assistant\n"
+        "from assistant.config import get_settings\n"
+        "assistant = Assistant.load(get_settings())\n"
+        "assistant.warm_up()\n"
+        "create_app(get_settings(), assistant=assistant)\n"
+        "answer = assistant.ask('子どもが熱を出して保育園に行けない')\n"
+        "print(answer.citations[0].project_id, assistant.embedder.backend)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'sentence_transformers'}))\n"
+    )
+    env = {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_EMBEDDING_MODEL": settings.model_spec,
+    }
+    env.pop("ASSISTANT_EMBEDDING_BACKEND", None)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["sick-child-care onnx", "[]"]
+
+
+def test_concurrent_queries_are_batched_and_each_gets_its_own_vector(embedder: Embedder) -> None:
+    questions = list(dict.fromkeys(_questions()))[:96]
+    embedder.clear_cache()
+    serial = {q: embedder.encode([q], "query")[0] for q in questions}
+    before = embedder.batcher.batches
+    results: dict[str, np.ndarray] = {}  # type: ignore[type-arg]
+    barrier = threading.Barrier(16)
+
+    def ask(share: list[str]) -> None:
+        barrier.wait()
+        for question in share:
+            results[question] = embedder.encode_query(question)
+
+    threads = [threading.Thread(target=ask, args=(questions[i::16],)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    calls = embedder.batcher.batches - before
+    assert calls < len(questions), f"{calls} model calls for {len(questions)} concurrent questions: nothing batched"
+    assert embedder.batcher.largest > 1
+    for question in questions:
+        assert float(results[question] @ serial[question]) > 0.99999, question  # padding moves only the 7th digit
+
+
+def test_a_model_failure_reaches_every_waiting_caller(tmp_path: Path) -> None:
+    broken = OnnxEmbeddings("broken", tmp_path)  # no export there
+    errors: list[BaseException] = []
+
+    def ask(text: str) -> None:
+        try:
+            broken.encode_query(text)
+        except ModelError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(f"question {i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(errors) == 8 and all("run `assistant model install`" in str(e) for e in errors)
