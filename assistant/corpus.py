@@ -226,6 +226,8 @@ class Corpus:
     source_file: str
     digest: str
     out_of_scope: list[OutOfScopeTopic] = field(default_factory=list)
+    root: Path | None = None
+    """The folder it was loaded from (an index version snapshots these files)."""
 
     def get(self, project_id: str) -> Project | None:
         """The project with this id, or None."""
@@ -425,6 +427,7 @@ def load_corpus(root: Path) -> Corpus:
         source_file=source_file,
         digest=corpus_digest(root),
         out_of_scope=out_of_scope,
+        root=root,
     )
 
 

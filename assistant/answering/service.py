@@ -27,7 +27,7 @@ from assistant.answering.intents import aspect, is_list_request, refers_back
 from assistant.answering.language import AnswerLang, detect
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.config import Settings
-from assistant.corpus import Corpus, Project, load_corpus
+from assistant.corpus import Corpus, Project
 from assistant.errors import ConfigError, QuestionError
 from assistant.model.embeddings import SentenceTransformerEmbeddings
 from assistant.search.confidence import FEATURES, features
@@ -126,20 +126,34 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
-        """Load the corpus, check the current index fits it and the model, and set up the model (lazily).
+        """Load the current index version with the corpus it was built from, and set up the model (lazily).
+
+        The corpus answered from is the version's own copy, not the working ``corpus/`` folder:
+        a server serves exactly what was published.
 
         Raises:
-            CorpusError: the corpus does not validate.
             IndexError_: no index, or a damaged one.
-            StaleIndexError: the index was built from another corpus or model.
+            StaleIndexError: the index was built with another model, or by an older assistant.
         """
-        corpus = load_corpus(settings.corpus_dir)
         spec = settings.model_spec
-        index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=spec)
+        index = load_index(settings.index_dir, model=spec)
         embedder = SentenceTransformerEmbeddings(
             spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size
         )
-        return cls(settings, corpus, index, embedder, params or load_params(settings.retrieval_params))
+        return cls(settings, index.corpus, index, embedder, params or load_params(settings.retrieval_params))
+
+    def with_index(self, index: SearchIndex) -> Assistant:
+        """A new assistant over another index version, sharing this one's model, tokenizer, parameters and
+        conversations (so a live index switch keeps every session and loads no second model)."""
+        return Assistant(
+            self.settings,
+            index.corpus,
+            index,
+            self.embedder,
+            self.params,
+            analyzer=self.analyzer,
+            conversations=self.conversations,
+        )
 
     def warm_up(self) -> None:
         """Load the model and the dictionary, and run one question through, so the first resident waits no longer."""
