@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench eval chromium clean
+.PHONY: install model index run test lint bench eval chromium nginx publish rollback capacity clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -35,7 +35,13 @@ chromium:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; }
 
-test: model chromium
+# nginx from Debian for the deploy tests (config check, failover, rate limit); started by the tests.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
+test: model chromium nginx
 	$(BIN)/python -m pytest
 
 bench: index
@@ -44,6 +50,13 @@ bench: index
 # The staff report of the held-out questions (open eval/reports/latest/report.html), with the gate.
 eval: index
 	$(BIN)/assistant eval --report eval/reports/latest --gate eval/gate.json
+
+# Put the edited corpus live safely: validate, build beside the current version, gate, flip CURRENT.
+publish: model
+	$(BIN)/assistant publish
+
+rollback: install
+	$(BIN)/assistant rollback
 
 lint: install
 	$(BIN)/ruff check .
