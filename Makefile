@@ -58,6 +58,11 @@ publish: model
 rollback: install
 	$(BIN)/assistant rollback
 
+# Capacity on paper: synthetic 10k/100k-project corpora (flat vs HNSW), one replica's throughput,
+# PostgreSQL bytes per question. Long (tens of minutes on 2 cores); writes eval/reports/capacity.json.
+capacity: index
+	$(BIN)/assistant capacity --output eval/reports/capacity.json
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

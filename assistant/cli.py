@@ -442,6 +442,35 @@ def bench(
     )
 
 
+@app.command("capacity")
+def capacity_command(
+    sizes: Annotated[
+        list[int] | None, typer.Option("--size", help="Synthetic corpus size in projects (repeatable).")
+    ] = None,
+    hnsw_m: Annotated[int, typer.Option(help="HNSW graph degree M.")] = 32,
+    ef_search: Annotated[list[int] | None, typer.Option("--ef-search", help="HNSW efSearch (repeatable).")] = None,
+    postgres_rows: Annotated[int, typer.Option(help="Rows inserted into PostgreSQL (0: skip).")] = 200_000,
+    throughput_seconds: Annotated[float, typer.Option(help="Seconds per concurrency level (0: skip).")] = 20,
+    output: Annotated[Path | None, typer.Option(help="Also write the JSON here.")] = None,
+) -> None:
+    """Measure search at 10k/100k synthetic projects (flat vs HNSW), a replica's throughput, PostgreSQL per question."""
+    from assistant.evaluation.capacity import run_capacity
+
+    report = run_capacity(
+        _settings(),
+        sizes if sizes is not None else [10_000, 100_000],
+        hnsw_m=hnsw_m,
+        ef_search=tuple(ef_search or [32, 64, 128]),
+        postgres_rows=postgres_rows,
+        throughput_seconds=throughput_seconds,
+    )
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
 def main() -> None:
     """Entry point of the console script: run the app, turning our errors into messages."""
     try:
