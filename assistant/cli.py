@@ -445,7 +445,7 @@ def bench(
 @app.command("capacity")
 def capacity_command(
     sizes: Annotated[
-        list[int] | None, typer.Option("--size", help="Synthetic corpus size in projects (repeatable).")
+        list[int] | None, typer.Option("--size", help="Synthetic corpus size in projects (repeatable; 0: none).")
     ] = None,
     hnsw_m: Annotated[int, typer.Option(help="HNSW graph degree M.")] = 32,
     ef_search: Annotated[list[int] | None, typer.Option("--ef-search", help="HNSW efSearch (repeatable).")] = None,
@@ -458,7 +458,7 @@ def capacity_command(
 
     report = run_capacity(
         _settings(),
-        sizes if sizes is not None else [10_000, 100_000],
+        [n for n in sizes if n > 0] if sizes is not None else [10_000, 100_000],  # --size 0: skip search
         hnsw_m=hnsw_m,
         ef_search=tuple(ef_search or [32, 64, 128]),
         postgres_rows=postgres_rows,

@@ -320,7 +320,9 @@ def _child(settings_json: str, plan: SearchPlan, queries_path: str, out: Any) ->
 # --------------------------------------------------------------------------- embedding and tokenizing rates
 
 
-def measure_rates(settings: Settings, sample: int = 256) -> tuple[dict[str, Any], Floats32, list[list[str]]]:
+def measure_rates(
+    settings: Settings, sample: int = 256, queries: int = 200
+) -> tuple[dict[str, Any], Floats32, list[list[str]]]:
     """Embedding and tokenizing throughput on real text; also the real query vectors and tokens."""
     index = load_index(settings.index_dir, model=settings.model_spec)
     corpus = index.corpus
@@ -334,7 +336,7 @@ def measure_rates(settings: Settings, sample: int = 256) -> tuple[dict[str, Any]
     embedder.encode_documents(texts)
     embed_seconds = time.perf_counter() - started
 
-    questions = [q.question for q in load_questions([ROOT / "eval" / "questions"], set(corpus.projects))]
+    questions = [q.question for q in load_questions([ROOT / "eval" / "questions"], set(corpus.projects))][:queries]
     query_vectors = np.stack([embedder.encode_query(q) for q in questions]).astype(np.float32)
     analyzer = TextAnalyzer()
     lexical, _, _ = build_documents(corpus)
@@ -360,11 +362,11 @@ def measure_search(
     hnsw_m: int = 32,
     ef_construction: int = 40,
     ef_search: tuple[int, ...] = (32, 64, 128),
-    queries: int = 300,
+    queries: int = 200,
 ) -> dict[str, Any]:
     """Rates, then each synthetic size in a fresh child process (so memory figures are its own)."""
     _say("measuring embedding and tokenizing rates")
-    rates, query_vectors, query_tokens = measure_rates(settings)
+    rates, query_vectors, query_tokens = measure_rates(settings, queries=queries)
     _say(f"rates: {rates}")
     results: dict[str, Any] = {"rates": rates, "sizes": []}
     with tempfile.TemporaryDirectory(prefix="capacity-") as folder:
@@ -499,6 +501,15 @@ for feedback, the town and the index version. Indexes: primary key, answer_id (u
 feedback), time (the record, purging), unanswered by time, question hash (grouping repeats)."""
 
 
+def _run(command: list[str]) -> str:
+    """Run a PostgreSQL tool; its own error message when it fails."""
+    try:
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    except subprocess.CalledProcessError as exc:
+        tool = next(Path(word).name for word in command if word.startswith("/"))
+        raise AssistantError(f"{tool} failed: {exc.stderr.strip()}") from exc
+
+
 def _pg_bin(name: str) -> str:
     for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (folder / name).is_file():
@@ -514,6 +525,7 @@ def _postgres(folder: Path) -> Iterator[tuple[str, int]]:
     """A throwaway PostgreSQL in ``folder``, as the ``postgres`` user when run as root; yields (socket dir, port)."""
     as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     data, sockets = folder / "data", folder / "sockets"
+    folder.parent.chmod(0o711)  # the temp folder is 0700: let the postgres user reach its own folder
     for path in (folder, data, sockets):
         path.mkdir(exist_ok=True)
         if as_user:
@@ -521,11 +533,10 @@ def _postgres(folder: Path) -> Iterator[tuple[str, int]]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    subprocess.run([*as_user, _pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-                   check=True, capture_output=True)  # fmt: skip
+    _run([*as_user, _pg_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"])
     options = f"-p {port} -k {sockets} -c listen_addresses='' -c fsync=off"
     start = [*as_user, _pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-w", "-l", str(folder / "log"), "start"]
-    subprocess.run(start, check=True, capture_output=True)
+    _run(start)
     try:
         yield str(sockets), port
     finally:
@@ -589,7 +600,7 @@ def measure_postgres(settings: Settings, rows: int = 200_000) -> dict[str, Any]:
             "ON_ERROR_STOP=1",
             "-qAt",
         ]
-        subprocess.run([*psql, "-c", QUESTIONS_TABLE], check=True, capture_output=True)
+        _run([*psql, "-c", QUESTIONS_TABLE])
         csv_path = Path(folder) / "questions.csv"
         with csv_path.open("w", encoding="utf-8") as handle:
             handle.writelines(_questions_csv(rows, questions, list(corpus.projects)))
@@ -598,13 +609,13 @@ def measure_postgres(settings: Settings, rows: int = 200_000) -> dict[str, Any]:
             [*psql, "-c", f"\\copy questions FROM '{csv_path}' WITH (FORMAT csv)"], check=True, capture_output=True
         )
         insert_seconds = time.perf_counter() - started
-        subprocess.run([*psql, "-c", "VACUUM ANALYZE questions"], check=True, capture_output=True)
+        _run([*psql, "-c", "VACUUM ANALYZE questions"])
         query = (
             "SELECT count(*), pg_relation_size('questions'), pg_indexes_size('questions'), "
             "pg_total_relation_size('questions'), avg(octet_length(question_masked)), "
             "avg(pg_column_size(questions.*)), current_setting('server_version') FROM questions"
         )
-        out = subprocess.run([*psql, "-F", "|", "-c", query], check=True, capture_output=True, text=True).stdout
+        out = _run([*psql, "-F", "|", "-c", query])
     count, heap, indexes, total, question_bytes, row_bytes, version = out.strip().split("|")
     n = int(count)
     return {
