@@ -79,6 +79,14 @@ def _rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
+def _process_rss_mb(pid: int) -> float:
+    """Another process's resident memory (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1000, 1)
+    return 0.0
+
+
 def _say(message: str) -> None:
     """Progress on stderr (the JSON result goes to stdout)."""
     print(f"[capacity {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -455,6 +463,7 @@ def measure_throughput(
     out: dict[str, Any] = {"seconds_per_level": seconds, "levels": []}
     try:
         _wait_ready(base, process, timeout=600)
+        out["server_rss_mb_when_ready"] = _process_rss_mb(process.pid)
         offset = 0
         for clients in concurrency:
             latencies, errors, wall = _load(base, questions, clients, seconds, offset)
@@ -463,6 +472,7 @@ def measure_throughput(
                 {"clients": clients, "answers": len(latencies), "errors": errors,
                  "answers_per_second": round(len(latencies) / wall, 1), **_ms(latencies)}
             )  # fmt: skip
+        out["server_rss_mb_after"] = _process_rss_mb(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=60)
