@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench load eval chromium axe screenshots clean
+.PHONY: install model index run test lint bench load eval chromium axe nginx screenshots publish rollback capacity clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -50,7 +50,13 @@ $(AXE_STAMP):
 
 axe: $(AXE_STAMP)
 
-test: model chromium axe
+# nginx from Debian for the deploy tests (config check, failover, rate limit); started by the tests.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
+test: model chromium axe nginx
 	$(BIN)/python -m pytest
 
 # Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) from the browser test.
@@ -70,6 +76,18 @@ load: index
 # The staff report of the held-out questions (open eval/reports/latest/report.html), with the gate.
 eval: index
 	$(BIN)/assistant eval --report eval/reports/latest --gate eval/gate.json
+
+# Put the edited corpus live safely: validate, build beside the current version, gate, flip CURRENT.
+publish: model
+	$(BIN)/assistant publish
+
+rollback: install
+	$(BIN)/assistant rollback
+
+# Capacity on paper: synthetic 10k/100k-project corpora (flat vs HNSW), one replica's throughput,
+# PostgreSQL bytes per question. Long (tens of minutes on 2 cores); writes eval/reports/capacity.json.
+capacity: index
+	$(BIN)/assistant capacity --output eval/reports/capacity.json
 
 lint: install
 	$(BIN)/ruff check .

@@ -10,6 +10,7 @@ Tests pass an already loaded :class:`~assistant.answering.service.Assistant` so 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,14 +18,25 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
+from api.live import watch_index
 from api.routes import ask, health, projects, widget
 from assistant import __version__
 from assistant.answering.service import Assistant
 from assistant.config import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None) -> FastAPI:
-    """Build the app. The lifespan loads the assistant (unless given) and warms it up once."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    assistant: Assistant | None = None,
+    draining: threading.Event | None = None,
+) -> FastAPI:
+    """Build the app.
+
+    The lifespan loads the assistant (unless given), warms it up once, and watches ``index/CURRENT``
+    to switch to newly published versions live (``api/live.py``). ``draining`` is set by the server
+    on SIGTERM (``api/server.py``): ``/readyz`` then reports not ready.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -32,7 +44,8 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         loaded = assistant or Assistant.load(settings)
         loaded.warm_up()
         app.state.assistant = loaded
-        yield
+        async with watch_index(app.state, settings):
+            yield
 
     app = FastAPI(
         title="富岡甘楽 joint-services assistant",
@@ -45,6 +58,7 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.draining = draining or threading.Event()
     if settings.cors_origins:
         # The widget sends JSON and names its channel; nothing else crosses origins (no cookies).
         app.add_middleware(

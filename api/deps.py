@@ -11,7 +11,8 @@ from assistant.errors import IndexError_
 
 
 def get_assistant(request: Request) -> Assistant:
-    """The assistant the lifespan loaded."""
+    """The assistant serving now, read once per request: a live index switch (``api/live.py``) replaces
+    the reference between requests, so a request keeps the version it started with to its end."""
     assistant: Assistant | None = getattr(request.app.state, "assistant", None)
     if assistant is None:
         raise IndexError_("the assistant is still starting: the index and model are not loaded yet")

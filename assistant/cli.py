@@ -28,7 +28,7 @@ app = typer.Typer(
 )
 corpus_app = typer.Typer(no_args_is_help=True, help="Check and list the corpus of joint projects.")
 model_app = typer.Typer(no_args_is_help=True, help="Build, locate and verify the embedding model.")
-index_app = typer.Typer(no_args_is_help=True, help="Build the search index.")
+index_app = typer.Typer(no_args_is_help=True, help="Build the search index (`assistant publish` adds the gate).")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(model_app, name="model")
 app.add_typer(index_app, name="index")
@@ -142,31 +142,113 @@ def index_build(
     if_stale: Annotated[
         bool, typer.Option("--if-stale", help="Do nothing when the current index is up to date.")
     ] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when a version is current (seed an empty index folder).")
+    ] = False,
 ) -> None:
-    """Build the index (BM25 + FAISS) from the corpus and the model, and make it current atomically."""
+    """Build the index (BM25 + FAISS) from the corpus and the model, and make it current atomically.
+
+    No quality gate: `assistant publish` is the safe way to put a corpus change live.
+    """
     from assistant.errors import IndexError_
     from assistant.model.backends import make_embedder
     from assistant.search.index import build_index, fresh_version, read_manifest
+    from assistant.search.versions import clean_leftovers, writer_lock
 
     settings = _settings()
-    corpus = load_corpus(settings.corpus_dir)
     spec = settings.model_spec
-    embedder = make_embedder(settings)
-    if if_stale:
-        try:
-            _, manifest = fresh_version(
-                settings.index_dir, corpus_digest=corpus.digest, model=spec, backend=embedder.backend
-            )
-            typer.echo(f"index up to date: {manifest.version}")
-            return
-        except IndexError_ as reason:
-            typer.echo(f"rebuilding: {reason}")
-    path = build_index(settings.index_dir, corpus, embedder, show_progress=sys.stderr.isatty())
+    with writer_lock(settings.index_dir, "index build"):
+        clean_leftovers(settings.index_dir)
+        embedder = make_embedder(settings)
+        if if_missing:
+            try:
+                _, manifest = fresh_version(
+                    settings.index_dir, corpus_digest=None, model=spec, backend=embedder.backend
+                )
+                typer.echo(f"index present: {manifest.version}")
+                return
+            except IndexError_ as reason:
+                typer.echo(f"building: {reason}")
+        corpus = load_corpus(settings.corpus_dir)
+        if if_stale:
+            try:
+                _, manifest = fresh_version(
+                    settings.index_dir, corpus_digest=corpus.digest, model=spec, backend=embedder.backend
+                )
+                typer.echo(f"index up to date: {manifest.version}")
+                return
+            except IndexError_ as reason:
+                typer.echo(f"rebuilding: {reason}")
+        path = build_index(settings.index_dir, corpus, embedder, show_progress=sys.stderr.isatty())
     manifest = read_manifest(path)
     typer.echo(
         f"index built: {path} ({manifest.projects} projects, {manifest.passages} passages, "
         f"{manifest.build_seconds:.1f} s, model {manifest.model}, backend {manifest.backend_label})"
     )
+
+
+@app.command("publish")
+def publish_command(
+    gate: Annotated[Path | None, typer.Option(help="Gate file (default: eval/gate.json).")] = None,
+    questions: Annotated[
+        list[Path] | None,
+        typer.Option("--questions", help="Held-out question file or folder (repeatable; default eval/questions/)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Build and gate even if this corpus is already live.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Validate the corpus, build a new version beside the current one, gate it, and only then make it current.
+
+    Exit 0 when published (or nothing changed), 1 when the gate failed (every problem printed; CURRENT
+    unchanged) or another publish is running, 2 when the corpus does not validate.
+    """
+    from assistant.errors import PublishBusyError
+    from assistant.publish import GATE, publish
+
+    settings = _settings()
+
+    def report(line: str) -> None:
+        typer.echo(line, err=as_json)
+
+    try:
+        result = publish(settings, gate=gate or GATE, questions=questions, report=report, force=force)
+    except CorpusError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        _fail(f"not published: {len(exc.problems)} problem(s) in the corpus {settings.corpus_dir}; CURRENT unchanged")
+    except PublishBusyError as exc:
+        _fail(f"not published: {exc}", code=1)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    if result.problems:
+        for problem in result.problems:
+            typer.echo(f"gate: {problem}", err=True)
+        for failed in result.failed_questions[:20]:
+            typer.echo(
+                f"  failed {failed.get('id')}: {failed.get('question')!r} expected {failed.get('expected')} "
+                f"got {failed.get('cited') or 'abstention'}",
+                err=True,
+            )
+        _fail(
+            f"not published: {result.version} failed the gate ({len(result.problems)} problem(s)); "
+            f"still serving {result.previous or 'nothing'}",
+            code=1,
+        )
+    if result.published:
+        typer.echo(f"published: {result.version} is current (was {result.previous or 'none'}), {result.seconds:.1f} s")
+
+
+@app.command("rollback")
+def rollback_command() -> None:
+    """Point CURRENT back at the previous published version; every server switches to it live."""
+    from assistant.errors import PublishBusyError
+    from assistant.publish import roll_back
+
+    try:
+        before, after = roll_back(_settings())
+    except PublishBusyError as exc:
+        _fail(f"not rolled back: {exc}", code=1)
+    typer.echo(f"rolled back: {after} is current (was {before})")
 
 
 @app.command("ask")
@@ -194,24 +276,40 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: ASSISTANT_PORT, 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    graceful_timeout: Annotated[
+        float, typer.Option(min=0, help="On SIGTERM, seconds to let requests in flight finish.")
+    ] = 30,
+    drain_seconds: Annotated[
+        float, typer.Option(min=0, help="On SIGTERM, seconds to keep serving with /readyz at 503 before stopping.")
+    ] = 0,
 ) -> None:
-    """Serve the API (and later the widget) with uvicorn; refuses a stale index."""
-    import uvicorn
+    """Serve the API with uvicorn: the published index version, switched live when a new one is published.
 
+    Refuses an index built with another model or backend. When the working corpus differs from the
+    version served, says so and serves the published version (`assistant publish` puts the changes live).
+    """
+    from assistant.corpus import corpus_digest
     from assistant.model.backends import choose_backend
     from assistant.search.index import fresh_version
 
     settings = _settings()
-    corpus = load_corpus(settings.corpus_dir)
     backend = choose_backend(settings).label
-    fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec, backend=backend)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
+    _, manifest = fresh_version(settings.index_dir, corpus_digest=None, model=settings.model_spec, backend=backend)
+    if corpus_digest(settings.corpus_dir) != manifest.corpus_digest:
+        typer.echo(
+            f"note: {settings.corpus_dir} has changes not yet published; serving the published version "
+            f"{manifest.version} (run `assistant publish` to put the changes live)",
+            err=True,
+        )
+    from api.server import serve as run_server
+
+    run_server(
+        settings,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="info",
+        graceful_timeout=graceful_timeout,
+        drain_seconds=drain_seconds,
     )
 
 
@@ -374,6 +472,35 @@ def load_command(
     typer.echo(summary.text())
     if summary.failures:
         raise typer.Exit(1)
+
+
+@app.command("capacity")
+def capacity_command(
+    sizes: Annotated[
+        list[int] | None, typer.Option("--size", help="Synthetic corpus size in projects (repeatable; 0: none).")
+    ] = None,
+    hnsw_m: Annotated[int, typer.Option(help="HNSW graph degree M.")] = 32,
+    ef_search: Annotated[list[int] | None, typer.Option("--ef-search", help="HNSW efSearch (repeatable).")] = None,
+    postgres_rows: Annotated[int, typer.Option(help="Rows inserted into PostgreSQL (0: skip).")] = 200_000,
+    throughput_seconds: Annotated[float, typer.Option(help="Seconds per concurrency level (0: skip).")] = 20,
+    output: Annotated[Path | None, typer.Option(help="Also write the JSON here.")] = None,
+) -> None:
+    """Measure search at 10k/100k synthetic projects (flat vs HNSW), a replica's throughput, PostgreSQL per question."""
+    from assistant.evaluation.capacity import run_capacity
+
+    report = run_capacity(
+        _settings(),
+        [n for n in sizes if n > 0] if sizes is not None else [10_000, 100_000],  # --size 0: skip search
+        hnsw_m=hnsw_m,
+        ef_search=tuple(ef_search or [32, 64, 128]),
+        postgres_rows=postgres_rows,
+        throughput_seconds=throughput_seconds,
+    )
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
 
 
 def main() -> None:

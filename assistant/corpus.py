@@ -234,6 +234,8 @@ class Corpus:
     digest: str
     out_of_scope: list[OutOfScopeTopic] = field(default_factory=list)
     languages: dict[str, LanguagePack] = field(default_factory=dict)
+    root: Path | None = None
+    """The folder it was loaded from (an index version snapshots these files)."""
 
     def get(self, project_id: str) -> Project | None:
         """The project with this id, or None."""
@@ -524,6 +526,7 @@ def load_corpus(root: Path) -> Corpus:
         digest=corpus_digest(root),
         out_of_scope=out_of_scope,
         languages={code: languages[code] for code in LANGUAGES if code in languages},
+        root=root,
     )
 
 

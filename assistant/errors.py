@@ -46,6 +46,14 @@ class StaleIndexError(IndexError_):
     """Raised when the current index was built from another corpus or model than the one configured."""
 
 
+class PublishError(AssistantError):
+    """Raised when a publish or a rollback cannot proceed (nothing to roll back to, a version is missing)."""
+
+
+class PublishBusyError(PublishError):
+    """Raised when another publish (or index build, or rollback) holds the index folder's lock."""
+
+
 class QuestionError(AssistantError):
     """Raised when a question cannot be answered as asked (empty, too long, not text)."""
 

@@ -130,3 +130,18 @@ def client(settings, assistant):  # type: ignore[no-untyped-def]
 
     with TestClient(create_app(settings, assistant=assistant)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def seeded_index(tmp_path: Path, built_index: Path) -> Path:
+    """A temp index folder whose current version is a copy of the session's built one.
+
+    Builds into it reuse that version's vectors, so they re-embed only what a test changed.
+    """
+    from assistant.search.versions import activate
+
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
+    shutil.copytree(built_index, index_dir / built_index.name)
+    activate(index_dir, built_index.name, how="test seed")
+    return index_dir

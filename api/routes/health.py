@@ -18,9 +18,14 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="The index and the model are loaded", response_model=None)
 def readyz(request: Request) -> JSONResponse | dict[str, Any]:
-    """200 with the index version once the assistant can answer; 503 before."""
+    """200 with the index version served once the assistant can answer; 503 while starting or draining."""
     assistant = getattr(request.app.state, "assistant", None)
     if assistant is None or not assistant.ready:
         return JSONResponse(status_code=503, content={"status": "starting"})
     manifest = assistant.index.manifest
-    return {"status": "ready", "index": manifest.version, "model": manifest.model, "projects": manifest.projects}
+    served = {"index": manifest.version, "model": manifest.model, "projects": manifest.projects}
+    draining = getattr(request.app.state, "draining", None)
+    if draining is not None and draining.is_set():
+        # SIGTERM received: in-flight requests finish, but a load balancer should stop sending.
+        return JSONResponse(status_code=503, content={"status": "draining", **served})
+    return {"status": "ready", **served}

@@ -29,7 +29,7 @@ from assistant.answering.names import ProjectNames
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.answering.towns import TownFinder
 from assistant.config import Settings
-from assistant.corpus import Corpus, Project, load_corpus
+from assistant.corpus import Corpus, Project
 from assistant.errors import ConfigError, QuestionError
 from assistant.model.backends import make_embedder
 from assistant.model.embeddings import Embedder
@@ -198,20 +198,32 @@ class Assistant:
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
-        """Load the corpus, check the current index fits it, the model and the backend, and set up the model (lazily).
+        """Load the current index version with the corpus it was built from, and set up the model (lazily).
+
+        The corpus answered from is the version's own copy, not the working ``corpus/`` folder:
+        a server serves exactly what was published.
 
         Raises:
-            CorpusError: the corpus does not validate.
             IndexError_: no index, or a damaged one.
-            StaleIndexError: the index was built from another corpus, model or backend.
+            StaleIndexError: the index was built with another model or backend, or by an older assistant.
             ModelError: the ONNX backend is configured but the model's export is missing.
         """
-        corpus = load_corpus(settings.corpus_dir)
         embedder = make_embedder(settings)
-        index = load_index(
-            settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec, backend=embedder.backend
+        index = load_index(settings.index_dir, model=settings.model_spec, backend=embedder.backend)
+        return cls(settings, index.corpus, index, embedder, params or load_params(settings.retrieval_params))
+
+    def with_index(self, index: SearchIndex) -> Assistant:
+        """A new assistant over another index version, sharing this one's model, tokenizer, parameters and
+        conversations (so a live index switch keeps every session and loads no second model)."""
+        return Assistant(
+            self.settings,
+            index.corpus,
+            index,
+            self.embedder,
+            self.params,
+            analyzer=self.analyzer,
+            conversations=self.conversations,
         )
-        return cls(settings, corpus, index, embedder, params or load_params(settings.retrieval_params))
 
     def warm_up(self) -> None:
         """Load the model and the dictionary, and run one question through, so the first resident waits no longer."""

@@ -8,18 +8,23 @@ A build writes a new folder ``index/<version>/`` holding:
 - ``negatives.faiss`` / ``negatives.jsonl``: examples of topics no project covers, whose
   closeness to a question is one of the abstention signals;
 - ``passages.jsonl`` and ``documents.jsonl``: what was indexed, with project ids;
+- ``corpus/``: a copy of the corpus files it was built from, so a server serves exactly what
+  was published whatever staff are editing in ``corpus/`` meanwhile;
 - ``manifest.json``: corpus digest, model id and fingerprint, the embedding backend and its
   precision (``onnx``/``torch``, ``fp32``/``int8``: vectors differ slightly between them),
   dimension, counts, build time.
 
-Then ``index/CURRENT`` is replaced atomically (write a temp file, ``os.replace``), so a server
-or a second build never sees a half-written index. Loading checks the manifest against the
-corpus and model configured now and refuses a stale index with a message that says why.
+A version is built in a hidden folder and renamed into place whole, then made current through
+:mod:`assistant.search.versions` (``CURRENT`` replaced atomically, history, pruning), so a server
+or a second build never sees a half-written index. Loading a version loads its own corpus copy
+(validated, checked against the manifest's digest) and refuses a version built with another
+model, or by an older assistant, with a message that says why.
 
 Example::
 
-    path = build_index(settings, corpus, embedder)
-    index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec, backend="onnx")
+    path = build_index(settings.index_dir, load_corpus(settings.corpus_dir), embedder)
+    index = load_index(settings.index_dir, model=settings.model_spec, backend="onnx")
+    index.corpus.projects["sick-child-care"]      # the corpus that version was built from
 """
 
 from __future__ import annotations
@@ -35,17 +40,21 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from assistant.corpus import Corpus
-from assistant.errors import IndexError_, StaleIndexError
+from assistant.corpus import Corpus, corpus_digest, corpus_files, load_corpus
+from assistant.errors import CorpusError, IndexError_, StaleIndexError
 from assistant.model.embeddings import Embedder, Vectors
 from assistant.model.fingerprint import model_fingerprint
 from assistant.search.documents import DOCUMENTS_VERSION, build_documents
 from assistant.search.tokens import TextAnalyzer
+from assistant.search.versions import BUILDING, activate
+from assistant.search.versions import CURRENT as CURRENT  # re-exported: callers knew them from here
+from assistant.search.versions import current_version as current_version
 
 ANALYZER_VERSION = 2
 """Bump when the lexical tokens change: older indexes become stale."""
-CURRENT = "CURRENT"
-KEEP_VERSIONS = 3
+INDEX_FORMAT = 2
+"""Bump when a version folder's layout changes (2: it carries its corpus)."""
+CORPUS_SNAPSHOT = "corpus"
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Manifest:
     documents_version: int
     analyzer_version: int
     project_ids: list[str]
+    index_format: int = 1  # manifests written before the field existed are format 1
     backend: str = "torch"
     """The engine that embedded the passages (indexes older than this field were all built with torch)."""
     quantization: str = "fp32"
@@ -75,15 +85,16 @@ class Manifest:
         return self.backend if self.quantization == "fp32" else f"{self.backend}-{self.quantization}"
 
     def problems_against(
-        self, *, corpus_digest: str, model: str, model_fingerprint: str, backend: str | None = None
+        self, *, corpus_digest: str | None, model: str, model_fingerprint: str, backend: str | None = None
     ) -> list[str]:
         """Why this index does not fit the corpus, model and backend configured now (empty if it fits).
 
+        ``corpus_digest`` None skips the corpus check: a server serves the version's own corpus.
         ``backend`` is the configured engine's label (``onnx``, ``onnx-int8``, ``torch``); None
         skips that check (for callers that only inspect an index).
         """
         problems = []
-        if self.corpus_digest != corpus_digest:
+        if corpus_digest is not None and self.corpus_digest != corpus_digest:
             problems.append("the corpus has changed since it was built")
         if self.model != model:
             problems.append(f"it was built with the model {self.model!r}, but {model!r} is configured")
@@ -94,17 +105,22 @@ class Manifest:
                 f"it was built with the {self.backend_label} embedding backend, but {backend} is configured "
                 "(ASSISTANT_EMBEDDING_BACKEND); vectors differ slightly between backends"
             )
-        if self.documents_version != DOCUMENTS_VERSION or self.analyzer_version != ANALYZER_VERSION:
+        if (
+            self.documents_version != DOCUMENTS_VERSION
+            or self.analyzer_version != ANALYZER_VERSION
+            or self.index_format != INDEX_FORMAT
+        ):
             problems.append("it was built by an older version of the assistant")
         return problems
 
 
 @dataclass
 class SearchIndex:
-    """A loaded index: FAISS vectors, BM25, and what they were built from."""
+    """A loaded index version: FAISS vectors, BM25, and the corpus they were built from."""
 
     manifest: Manifest
     path: Path
+    corpus: Corpus
     project_ids: list[str]
     passages: list[Document]
     passage_project: np.ndarray[Any, np.dtype[np.int64]]
@@ -181,6 +197,126 @@ def _embed_with_progress(embedder: Embedder, texts: list[str], known: dict[str, 
     return np.stack([fresh[t] if t in fresh else known[t] for t in texts]).astype(np.float32)
 
 
+def _snapshot_corpus(corpus: Corpus, target: Path) -> None:
+    """Copy the corpus files into ``target``; refuse if they no longer are what ``corpus`` was loaded from."""
+    if corpus.root is None:
+        raise IndexError_("cannot build an index from a corpus that was not loaded from a folder")
+    for path in corpus_files(corpus.root):
+        destination = target / path.relative_to(corpus.root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, destination)
+    if corpus_digest(target) != corpus.digest:
+        raise IndexError_(f"the corpus in {corpus.root} changed while the index was being built: run the build again")
+
+
+def build_version(
+    index_dir: Path,
+    corpus: Corpus,
+    embedder: Embedder,
+    analyzer: TextAnalyzer | None = None,
+    *,
+    show_progress: bool = True,
+) -> Path:
+    """Build a complete index version in a hidden work folder inside ``index_dir``; do not publish it.
+
+    The folder holds everything :func:`load_version` needs (so a publish can check it first);
+    :func:`install_version` renames it into place.
+
+    Args:
+        index_dir: the folder holding versions and the ``CURRENT`` pointer.
+        corpus: the validated corpus, loaded from a folder (its files are copied into the version).
+        embedder: the embedding model (loaded here if not yet).
+        analyzer: the lexical tokenizer (a default one if None).
+        show_progress: show a progress bar while embedding.
+
+    Returns:
+        The work folder (``.<version>.building-<pid>``).
+
+    Raises:
+        IndexError_: the corpus changed on disk during the build.
+    """
+    import bm25s
+    import faiss
+
+    started = time.perf_counter()
+    analyzer = analyzer or TextAnalyzer()
+    fingerprint = model_fingerprint(embedder.model_spec)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    version = f"{stamp}-{corpus.digest[:8]}-{fingerprint[-8:]}"
+    index_dir.mkdir(parents=True, exist_ok=True)
+    work = index_dir / f".{version}{BUILDING}{os.getpid()}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    try:
+        # The corpus is copied first: what is indexed below is what the copy holds.
+        _snapshot_corpus(corpus, work / CORPUS_SNAPSHOT)
+        lexical, passages, negatives = build_documents(corpus)
+        project_ids = list(corpus.projects)
+
+        texts = [p.page_content for p in passages + negatives]
+        known = _known_vectors(index_dir, fingerprint, embedder.backend)
+        all_vectors = _embed_with_progress(embedder, texts, known, show_progress)
+        vectors, negative_vectors = all_vectors[: len(passages)], all_vectors[len(passages) :]
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        negative_flat = faiss.IndexFlatIP(vectors.shape[1])
+        negative_flat.add(negative_vectors)
+
+        doc_tokens = [analyzer.tokens(doc.page_content) for doc in lexical]
+        bm25 = bm25s.BM25()
+        bm25.index(doc_tokens, show_progress=False)
+        frequency: dict[str, int] = {}
+        for tokens in doc_tokens:
+            for token in set(tokens):
+                frequency[token] = frequency.get(token, 0) + 1
+
+        faiss.write_index(flat, str(work / "vectors.faiss"))
+        faiss.write_index(negative_flat, str(work / "negatives.faiss"))
+        _write_jsonl(work / "negatives.jsonl", negatives)
+        bm25.save(str(work / "bm25"), show_progress=False)
+        _write_jsonl(work / "passages.jsonl", passages)
+        _write_jsonl(work / "documents.jsonl", lexical)
+        (work / "lexical_df.json").write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
+        manifest = Manifest(
+            version=version,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            build_seconds=round(time.perf_counter() - started, 2),
+            corpus_digest=corpus.digest,
+            model=embedder.model_spec,
+            model_fingerprint=fingerprint,
+            dimension=int(vectors.shape[1]),
+            projects=len(project_ids),
+            passages=len(passages),
+            negatives=len(negatives),
+            documents_version=DOCUMENTS_VERSION,
+            analyzer_version=ANALYZER_VERSION,
+            project_ids=project_ids,
+            index_format=INDEX_FORMAT,
+            backend=embedder.engine,
+            quantization=embedder.quantization,
+        )
+        # The manifest is written last: a folder without one is never taken for a version.
+        manifest_text = json.dumps(asdict(manifest), ensure_ascii=False, indent=2)
+        (work / "manifest.json").write_text(manifest_text, encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work
+
+
+def install_version(index_dir: Path, work: Path) -> Path:
+    """Rename a built work folder into place as ``index/<version>`` (atomic); returns the new folder."""
+    target = index_dir / read_manifest(work).version
+    if (target / "manifest.json").is_file():
+        # Built in the same second from the same corpus and model: the same index. Versions are
+        # immutable (a server may be loading that one), so keep it and drop the new copy.
+        shutil.rmtree(work)
+        return target
+    os.rename(work, target)
+    return target
+
+
 def build_index(
     index_dir: Path,
     corpus: Corpus,
@@ -189,11 +325,11 @@ def build_index(
     *,
     show_progress: bool = True,
 ) -> Path:
-    """Build a new index version and make it current.
+    """Build a new index version and make it current (no quality gate: ``assistant publish`` adds one).
 
     Args:
         index_dir: the folder holding versions and the ``CURRENT`` pointer.
-        corpus: the validated corpus.
+        corpus: the validated corpus, loaded from a folder.
         embedder: the embedding model (loaded here if not yet).
         analyzer: the lexical tokenizer (a default one if None).
         show_progress: show a progress bar while embedding.
@@ -201,101 +337,10 @@ def build_index(
     Returns:
         The new version's folder.
     """
-    import bm25s
-    import faiss
-
-    started = time.perf_counter()
-    analyzer = analyzer or TextAnalyzer()
-    lexical, passages, negatives = build_documents(corpus)
-    project_ids = list(corpus.projects)
-
-    fingerprint = model_fingerprint(embedder.model_spec)
-    texts = [p.page_content for p in passages + negatives]
-    known = _known_vectors(index_dir, fingerprint, embedder.backend)
-    all_vectors = _embed_with_progress(embedder, texts, known, show_progress)
-    vectors, negative_vectors = all_vectors[: len(passages)], all_vectors[len(passages) :]
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(vectors)
-    negative_flat = faiss.IndexFlatIP(vectors.shape[1])
-    negative_flat.add(negative_vectors)
-
-    doc_tokens = [analyzer.tokens(doc.page_content) for doc in lexical]
-    bm25 = bm25s.BM25()
-    bm25.index(doc_tokens, show_progress=False)
-    frequency: dict[str, int] = {}
-    for tokens in doc_tokens:
-        for token in set(tokens):
-            frequency[token] = frequency.get(token, 0) + 1
-
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    version = f"{stamp}-{corpus.digest[:8]}-{fingerprint[-8:]}"
-    index_dir.mkdir(parents=True, exist_ok=True)
-    work = index_dir / f".{version}.building-{os.getpid()}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir()
-    faiss.write_index(flat, str(work / "vectors.faiss"))
-    faiss.write_index(negative_flat, str(work / "negatives.faiss"))
-    _write_jsonl(work / "negatives.jsonl", negatives)
-    bm25.save(str(work / "bm25"), show_progress=False)
-    _write_jsonl(work / "passages.jsonl", passages)
-    _write_jsonl(work / "documents.jsonl", lexical)
-    (work / "lexical_df.json").write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
-    manifest = Manifest(
-        version=version,
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        build_seconds=round(time.perf_counter() - started, 2),
-        corpus_digest=corpus.digest,
-        model=embedder.model_spec,
-        model_fingerprint=fingerprint,
-        dimension=int(vectors.shape[1]),
-        projects=len(project_ids),
-        passages=len(passages),
-        negatives=len(negatives),
-        documents_version=DOCUMENTS_VERSION,
-        analyzer_version=ANALYZER_VERSION,
-        project_ids=project_ids,
-        backend=embedder.engine,
-        quantization=embedder.quantization,
-    )
-    (work / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), encoding="utf-8")
-    target = index_dir / version
-    if target.exists():  # two builds in the same second: keep the pointer valid, replace the folder
-        shutil.rmtree(target)
-    os.rename(work, target)
-    _point_current(index_dir, version)
-    _prune(index_dir, keep=version)
+    work = build_version(index_dir, corpus, embedder, analyzer, show_progress=show_progress)
+    target = install_version(index_dir, work)
+    activate(index_dir, target.name, how="index build")
     return target
-
-
-def _point_current(index_dir: Path, version: str) -> None:
-    temp = index_dir / f".{CURRENT}.{os.getpid()}"
-    temp.write_text(version + "\n", encoding="utf-8")
-    os.replace(temp, index_dir / CURRENT)
-
-
-def _prune(index_dir: Path, keep: str) -> None:
-    """Remove all but the newest few versions (never the current one)."""
-    versions = sorted((p for p in index_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file()), reverse=True)
-    for old in versions[KEEP_VERSIONS:]:
-        if old.name != keep:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def current_version(index_dir: Path) -> Path:
-    """The folder ``CURRENT`` names.
-
-    Raises:
-        IndexError_: no index has been built, or the pointer names a missing folder.
-    """
-    pointer = index_dir / CURRENT
-    if not pointer.is_file():
-        raise IndexError_(f"no search index in {index_dir}: run `assistant index build` (or `make run`)")
-    version = pointer.read_text(encoding="utf-8").strip()
-    path = index_dir / version
-    if not (path / "manifest.json").is_file():
-        raise IndexError_(f"{pointer} names {version!r}, which is missing: run `assistant index build`")
-    return path
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -306,19 +351,7 @@ def read_manifest(path: Path) -> Manifest:
         raise IndexError_(f"the index manifest {path / 'manifest.json'} is unreadable ({exc}): rebuild it") from exc
 
 
-def fresh_version(
-    index_dir: Path, *, corpus_digest: str, model: str, backend: str | None = None
-) -> tuple[Path, Manifest]:
-    """The current index version and its manifest, checked against the corpus, model and backend configured now.
-
-    ``backend``: the configured embedding backend's label (:attr:`Embedder.backend`); None skips that check.
-
-    Raises:
-        IndexError_: no index, or an unreadable manifest.
-        StaleIndexError: built from another corpus, model or backend, or by an older assistant.
-    """
-    path = current_version(index_dir)
-    manifest = read_manifest(path)
+def _refuse_unfit(manifest: Manifest, *, corpus_digest: str | None, model: str, backend: str | None) -> None:
     problems = manifest.problems_against(
         corpus_digest=corpus_digest, model=model, model_fingerprint=model_fingerprint(model), backend=backend
     )
@@ -327,20 +360,55 @@ def fresh_version(
             f"the search index {manifest.version} is stale: {'; '.join(problems)}. "
             "Run `assistant index build` (or `make run`, which rebuilds it)."
         )
+
+
+def fresh_version(
+    index_dir: Path, *, corpus_digest: str | None, model: str, backend: str | None = None
+) -> tuple[Path, Manifest]:
+    """The current index version and its manifest, checked against the corpus, model and backend configured now.
+
+    ``corpus_digest`` None checks only the model and the assistant's version (what a server needs);
+    ``backend`` None skips the embedding-backend check.
+
+    Raises:
+        IndexError_: no index, or an unreadable manifest.
+        StaleIndexError: built from another corpus or model, or by an older assistant.
+    """
+    path = current_version(index_dir)
+    manifest = read_manifest(path)
+    _refuse_unfit(manifest, corpus_digest=corpus_digest, model=model, backend=backend)
     return path, manifest
 
 
-def load_index(index_dir: Path, *, corpus_digest: str, model: str, backend: str | None = None) -> SearchIndex:
-    """Load the current index after checking it fits the corpus, model and backend (see :func:`fresh_version`).
+def load_version(
+    path: Path, *, model: str, corpus_digest: str | None = None, backend: str | None = None
+) -> SearchIndex:
+    """Load one index version folder with the corpus it was built from.
+
+    Args:
+        path: the version folder (or a finished work folder, before it is published).
+        model: the embedding model configured now; a version built with another is refused.
+        corpus_digest: when given, also refuse a version built from another corpus.
+        backend: when given, refuse a version embedded by another backend (``onnx``, ``torch`` …).
 
     Raises:
-        IndexError_: missing or unreadable.
-        StaleIndexError: built from another corpus, model or backend.
+        IndexError_: missing, unreadable or damaged (its corpus copy included).
+        StaleIndexError: built with another model (or corpus), or by an older assistant.
     """
     import bm25s
     import faiss
 
-    path, manifest = fresh_version(index_dir, corpus_digest=corpus_digest, model=model, backend=backend)
+    manifest = read_manifest(path)
+    _refuse_unfit(manifest, corpus_digest=corpus_digest, model=model, backend=backend)
+    try:
+        corpus = load_corpus(path / CORPUS_SNAPSHOT)
+    except CorpusError as exc:
+        raise IndexError_(
+            f"the search index {path} is damaged: its corpus copy does not validate "
+            f"({'; '.join(exc.problems[:3])}): run `assistant index build`"
+        ) from exc
+    if corpus.digest != manifest.corpus_digest:
+        raise IndexError_(f"the search index {path} is damaged: its corpus copy differs from its manifest")
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         negatives = faiss.read_index(str(path / "negatives.faiss"))
@@ -349,15 +417,21 @@ def load_index(index_dir: Path, *, corpus_digest: str, model: str, backend: str 
         passages = _read_jsonl(path / "passages.jsonl")
         documents = _read_jsonl(path / "documents.jsonl")
         frequency = json.loads((path / "lexical_df.json").read_text(encoding="utf-8"))
-    except (OSError, RuntimeError, ValueError) as exc:
+        positions = {pid: i for i, pid in enumerate(manifest.project_ids)}
+        passage_project = np.array([positions[p.metadata["project_id"]] for p in passages], dtype=np.int64)
+    except (OSError, RuntimeError, ValueError, KeyError) as exc:
         raise IndexError_(f"the search index {path} is damaged ({exc}): run `assistant index build`") from exc
-    positions = {pid: i for i, pid in enumerate(manifest.project_ids)}
-    passage_project = np.array([positions[p.metadata["project_id"]] for p in passages], dtype=np.int64)
-    if vectors.ntotal != len(passages) or vectors.d != manifest.dimension:
+    if (
+        vectors.ntotal != len(passages)
+        or vectors.d != manifest.dimension
+        or list(corpus.projects) != manifest.project_ids
+        or len(documents) != len(manifest.project_ids)
+    ):
         raise IndexError_(f"the search index {path} is inconsistent: run `assistant index build`")
     return SearchIndex(
         manifest,
         path,
+        corpus,
         list(manifest.project_ids),
         passages,
         passage_project,
@@ -368,3 +442,15 @@ def load_index(index_dir: Path, *, corpus_digest: str, model: str, backend: str 
         negatives,
         negative_topics,
     )
+
+
+def load_index(
+    index_dir: Path, *, model: str, corpus_digest: str | None = None, backend: str | None = None
+) -> SearchIndex:
+    """Load the current index version (see :func:`load_version`).
+
+    Raises:
+        IndexError_: missing, unreadable or damaged.
+        StaleIndexError: built with another model (or, when ``corpus_digest`` is given, another corpus).
+    """
+    return load_version(current_version(index_dir), model=model, corpus_digest=corpus_digest, backend=backend)

@@ -1,16 +1,25 @@
-"""The index: built from corpus and model, swapped atomically, refused when stale."""
+"""The index: built from corpus and model, carrying its corpus, swapped atomically, refused when stale."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from assistant.corpus import load_corpus
+from assistant.corpus import corpus_files, load_corpus
 from assistant.errors import IndexError_, StaleIndexError
-from assistant.search.index import CURRENT, build_index, current_version, load_index, read_manifest
+from assistant.search.index import (
+    CURRENT,
+    build_index,
+    current_version,
+    fresh_version,
+    load_index,
+    load_version,
+    read_manifest,
+)
 from tests.conftest import CliRunner
 
 pytestmark = pytest.mark.slow
@@ -25,37 +34,57 @@ def test_manifest_records_what_the_index_was_built_from(settings, built_index: P
     assert current_version(settings.index_dir) == built_index
     for name in ("vectors.faiss", "negatives.faiss", "bm25", "passages.jsonl", "documents.jsonl", "manifest.json"):
         assert (built_index / name).exists(), name
+    # The version carries the corpus it was built from, file for file.
+    snapshot = built_index / "corpus"
+    assert [p.relative_to(snapshot) for p in corpus_files(snapshot)] == [
+        p.relative_to(settings.corpus_dir) for p in corpus_files(settings.corpus_dir)
+    ]
+    assert load_corpus(snapshot).digest == manifest.corpus_digest
 
 
-def test_a_rebuild_swaps_current_atomically_and_prunes(tmp_path: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
+def test_a_rebuild_swaps_current_atomically_and_prunes(seeded_index: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
     corpus = load_corpus(settings.corpus_dir)
-    first = build_index(tmp_path, corpus, embedder, show_progress=False)
-    second = build_index(tmp_path, corpus, embedder, show_progress=False)
-    assert (tmp_path / CURRENT).read_text().strip() == second.name
-    assert not list(tmp_path.glob(".*building*")) and not list(tmp_path.glob(f".{CURRENT}.*"))
-    assert first.exists() or first.name == second.name  # older versions are kept (a few) or replaced
+    first = build_index(seeded_index, corpus, embedder, show_progress=False)
+    second = build_index(seeded_index, corpus, embedder, show_progress=False)
+    assert (seeded_index / CURRENT).read_text().strip() == second.name
+    assert not list(seeded_index.glob(".*building*")) and not list(seeded_index.glob(f".{CURRENT}.*"))
+    assert first.exists()  # the previous version is kept for a rollback (or is the same build)
 
 
-def test_a_stale_index_is_refused_with_the_reason(
-    tmp_path: Path, settings, built_index: Path, corpus_copy: Path
+def test_a_version_serves_its_own_corpus_and_is_refused_for_another_model(
+    tmp_path: Path, settings, built_index: Path, corpus_copy: Path, minilm_dir: Path
 ) -> None:  # type: ignore[no-untyped-def]
     path = corpus_copy / "projects" / "shared-taxi.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["aliases"].append("のりあい")
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     changed = load_corpus(corpus_copy)
+
+    # Staff edits do not reach a server: it loads the corpus the version was built from.
+    index = load_index(settings.index_dir, model=settings.model_spec)
+    assert index.corpus.digest == index.manifest.corpus_digest != changed.digest
+    assert "のりあい" not in index.corpus.projects["shared-taxi"].aliases
+    # `index build --if-stale` (make run) sees the change and rebuilds; an explicit digest is still checked.
     with pytest.raises(StaleIndexError, match="the corpus has changed since it was built"):
-        load_index(
-            settings.index_dir,
-            corpus_digest=changed.digest,
-            model=settings.model_spec,
-        )
+        fresh_version(settings.index_dir, corpus_digest=changed.digest, model=settings.model_spec)
+    with pytest.raises(StaleIndexError, match="the corpus has changed since it was built"):
+        load_index(settings.index_dir, corpus_digest=changed.digest, model=settings.model_spec)
+    # A model change makes the version stale for serving too.
     with pytest.raises(StaleIndexError, match="built with the model"):
-        load_index(
-            settings.index_dir,
-            corpus_digest=load_corpus(settings.corpus_dir).digest,
-            model="other/model",
-        )
+        load_index(settings.index_dir, model=str(minilm_dir))
+
+
+def test_a_version_whose_corpus_copy_was_tampered_with_is_refused(tmp_path: Path, settings, built_index: Path) -> None:  # type: ignore[no-untyped-def]
+    copy = tmp_path / built_index.name
+    shutil.copytree(built_index, copy)
+    load_version(copy, model=settings.model_spec)  # intact: loads
+    taxi = copy / "corpus" / "projects" / "shared-taxi.yaml"
+    taxi.write_text(taxi.read_text(encoding="utf-8") + "\n# edited in place\n", encoding="utf-8")
+    with pytest.raises(IndexError_, match="its corpus copy differs from its manifest"):
+        load_version(copy, model=settings.model_spec)
+    taxi.write_text("status: [", encoding="utf-8")
+    with pytest.raises(IndexError_, match="its corpus copy does not validate"):
+        load_version(copy, model=settings.model_spec)
 
 
 def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
@@ -63,18 +92,30 @@ def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
         current_version(tmp_path)
 
 
-def test_serve_refuses_a_stale_index(settings, built_index: Path, corpus_copy: Path, run_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
-    path = corpus_copy / "projects" / "bulky-waste.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+def test_serve_refuses_an_index_built_with_another_model(
+    settings, built_index: Path, minilm_dir: Path, run_cli: CliRunner
+) -> None:  # type: ignore[no-untyped-def]
+    env = {"ASSISTANT_INDEX_DIR": str(settings.index_dir), "ASSISTANT_EMBEDDING_MODEL": str(minilm_dir)}
+    result = run_cli("serve", "--port", "8799", env=env, timeout=120)
+    assert result.returncode == 2
+    assert f"is stale: it was built with the model {settings.model_spec!r}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_index_build_if_missing_seeds_only_an_empty_folder(
+    settings, built_index: Path, seeded_index: Path, corpus_copy: Path, run_cli: CliRunner
+) -> None:  # type: ignore[no-untyped-def]
+    (corpus_copy / "projects" / "bulky-waste.yaml").write_text(
+        (corpus_copy / "projects" / "bulky-waste.yaml").read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8"
+    )
     env = {
-        "ASSISTANT_INDEX_DIR": str(settings.index_dir),
+        "ASSISTANT_INDEX_DIR": str(seeded_index),
         "ASSISTANT_CORPUS_DIR": str(corpus_copy),
         "ASSISTANT_EMBEDDING_MODEL": settings.model_spec,
     }
-    result = run_cli("serve", "--port", "8799", env=env, timeout=120)
-    assert result.returncode == 2
-    assert "is stale: the corpus has changed since it was built" in result.stderr
-    assert "Traceback" not in result.stderr
+    result = run_cli("index", "build", "--if-missing", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"index present: {built_index.name}")  # never overwrites a published version
 
 
 def test_index_build_if_stale_does_nothing_when_current(settings, built_index: Path, run_cli: CliRunner) -> None:  # type: ignore[no-untyped-def]
