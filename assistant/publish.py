@@ -109,8 +109,11 @@ def publish(
         corpus = load_corpus(settings.corpus_dir)
         report(f"corpus ok: {len(corpus.projects)} projects")
         embedder = embedder or make_embedder(settings)
-        fits = previous and _already_published(index_dir / previous, corpus.digest, settings.model_spec, embedder)
-        if not force and fits:
+        if (
+            not force
+            and previous
+            and _already_published(index_dir / previous, corpus.digest, settings.model_spec, embedder)
+        ):
             report(f"nothing to publish: {previous} already serves this corpus")
             return PublishResult(previous, False, previous, [], {}, [], round(time.perf_counter() - started, 1))
 
