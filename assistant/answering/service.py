@@ -404,7 +404,16 @@ class Assistant:
             if confidence >= self.params.threshold:
                 return retrieval.order[0] == previous and (refers_back(text) or asked is not None)
             return context.order[0] == previous and with_context >= self.params.threshold
-        x = follow_features(retrieval, confidence, context, with_context, previous)
+        x = follow_features(
+            retrieval,
+            confidence,
+            context,
+            with_context,
+            previous,
+            refers=refers_back(text),
+            aspect=asked is not None,
+            length=len(text),
+        )
         return model.probability(x) >= self.params.follow_threshold
 
     def _about_elsewhere(self, text: str, stated: ResidentTown | None) -> bool:

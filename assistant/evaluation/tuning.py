@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from assistant.answering.intents import aspect, refers_back
 from assistant.answering.language import detect
 from assistant.answering.service import Assistant, sentences
 from assistant.evaluation.questions import EvalQuestion
@@ -236,7 +237,17 @@ def _follow_model(assistant: Assistant, questions: list[EvalQuestion]) -> tuple[
         evidence = assistant.evidence(query, japanese=japanese, context=context)
         assert evidence.context is not None
         retrieval, confidence = evidence.main(assistant.params.threshold)
-        rows.append(follow_features(retrieval, confidence, *evidence.context, previous))
+        rows.append(
+            follow_features(
+                retrieval,
+                confidence,
+                *evidence.context,
+                previous,
+                refers=refers_back(turn.question),
+                aspect=(aspect(turn.question) or aspect(query)) is not None,
+                length=len(turn.question),
+            )
+        )
         labels.append(1.0 if turn.expected[:1] == [previous_id] else 0.0)
     if len(set(labels)) < 2:
         return None, {"follow_turns": len(labels)}

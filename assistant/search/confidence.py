@@ -49,6 +49,12 @@ FOLLOW_FEATURES: tuple[str, ...] = (
     "context_gain",
     "content",
     "negative_vs_previous",
+    "own_topic",
+    "names_other",
+    "names_previous",
+    "refers",
+    "aspect",
+    "length",
 )
 """Signals that a question in a conversation depends on the conversation's project (see :func:`follow_features`)."""
 
@@ -81,7 +87,15 @@ def features(retrieval: Retrieval, *, japanese: bool) -> npt.NDArray[np.float64]
 
 
 def follow_features(
-    alone: Retrieval, confidence: float, context: Retrieval, context_confidence: float, previous: int
+    alone: Retrieval,
+    confidence: float,
+    context: Retrieval,
+    context_confidence: float,
+    previous: int,
+    *,
+    refers: bool,
+    aspect: bool,
+    length: int,
 ) -> npt.NDArray[np.float64]:
     """How much a question leans on the conversation's project, in :data:`FOLLOW_FEATURES` order.
 
@@ -90,13 +104,24 @@ def follow_features(
     - ``previous_dense_gap`` / ``previous_lexical``: how close the conversation's project is to the
       question on its own, by meaning and by words;
     - ``context_gain``: how much surer the assistant becomes of the conversation's project when the
-      question is read together with that project's name (0 if another project comes first then);
+      question is read together with that project's name (minus the confidence alone if another
+      project comes first then);
     - ``content``: how much searchable content the question carries (its BM25 ceiling, log scale);
     - ``negative_vs_previous``: how much closer the question is to a topic no project covers than to
-      the conversation's project.
+      the conversation's project;
+    - ``own_topic``: how much closer it is to anything else (another project, or a topic no project
+      covers) than to the conversation's project;
+    - ``names_other`` / ``names_previous``: it names its best project on its own, not the
+      conversation's, or names the conversation's project;
+    - ``refers``: it opens with a word pointing back (それ, その, there, it …);
+    - ``aspect``: it asks an aspect (where, who, when, cost, contact, how to apply) and so may have
+      elided its subject;
+    - ``length``: its length in characters (log scale): follow-ups are short.
     """
     top = alone.order[0]
     gain = context_confidence - confidence if context.order[0] == previous else -confidence
+    others = np.delete(alone.dense, previous)
+    named = alone.named if alone.named is not None else np.zeros(len(alone.dense))
     return np.array(
         [
             confidence,
@@ -106,6 +131,12 @@ def follow_features(
             gain,
             math.log1p(alone.ceiling),
             float(alone.negative - alone.dense[previous]) if alone.negative else 0.0,
+            float(max(alone.negative, float(others.max())) - alone.dense[previous]),
+            float(named[top] > 0 and top != previous),
+            float(named[previous]),
+            float(refers),
+            float(aspect),
+            math.log1p(length),
         ]
     )
 
