@@ -26,9 +26,10 @@ from assistant.answering.answers import Citation
 from assistant.answering.intents import aspect, is_list_request, refers_back
 from assistant.answering.language import AnswerLang, detect
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
+from assistant.answering.validation import validate_question, validate_session_id
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project, load_corpus
-from assistant.errors import ConfigError, QuestionError
+from assistant.errors import ConfigError
 from assistant.model.embeddings import SentenceTransformerEmbeddings
 from assistant.search.confidence import FEATURES, features
 from assistant.search.index import SearchIndex, load_index
@@ -62,18 +63,6 @@ class AskResult(BaseModel):
     )
     candidates: list[Candidate] = Field(default_factory=list, description="Top of the retrieval ranking.")
     elapsed_ms: float = 0.0
-
-
-def validate_question(question: object, max_chars: int) -> str:
-    """The question, stripped; or a :class:`QuestionError` saying what is wrong with it."""
-    if not isinstance(question, str):
-        raise QuestionError(f"'question' must be text, not {type(question).__name__}")
-    text = question.replace("\x00", "").strip()
-    if not text:
-        raise QuestionError("'question' is empty: type a question about the joint services")
-    if len(text) > max_chars:
-        raise QuestionError(f"'question' is {len(text)} characters long; the limit is {max_chars}")
-    return text
 
 
 @dataclass
@@ -129,17 +118,19 @@ class Assistant:
         """Load the corpus, check the current index fits it and the model, and set up the model (lazily).
 
         Raises:
+            ConfigError: the retrieval parameters file is missing or invalid.
             CorpusError: the corpus does not validate.
             IndexError_: no index, or a damaged one.
             StaleIndexError: the index was built from another corpus or model.
         """
+        params = params or load_params(settings.retrieval_params)  # first: a bad file fails before the index loads
         corpus = load_corpus(settings.corpus_dir)
         spec = settings.model_spec
         index = load_index(settings.index_dir, corpus_digest=corpus.digest, model=spec)
         embedder = SentenceTransformerEmbeddings(
             spec, threads=settings.torch_threads, batch_size=settings.embed_batch_size
         )
-        return cls(settings, corpus, index, embedder, params or load_params(settings.retrieval_params))
+        return cls(settings, corpus, index, embedder, params)
 
     def warm_up(self) -> None:
         """Load the model and the dictionary, and run one question through, so the first resident waits no longer."""
@@ -165,10 +156,12 @@ class Assistant:
             The answer, its citations (best first) and how it was reached.
 
         Raises:
-            QuestionError: the question is empty, too long or not text.
+            QuestionError: the question is empty, too long, not text or not encodable (see
+                :func:`~assistant.answering.validation.validate_question`), or the session id is unusable.
         """
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
+        session_id = validate_session_id(session_id)
         language = detect(text)
         retrieval = self.retriever.search(text)
         confidence = self.confidence(retrieval, japanese=language.answer != "en")
