@@ -166,8 +166,12 @@ def ask(
 ) -> None:
     """Answer one question, exactly as the API does."""
     from assistant.answering.service import Assistant
+    from assistant.answering.validation import validate_question, validate_session_id
 
-    result = Assistant.load(_settings()).ask(question, session_id=session)
+    settings = _settings()
+    validate_question(question, settings.max_question_chars)  # a bad question fails before the model loads
+    validate_session_id(session)
+    result = Assistant.load(settings).ask(question, session_id=session)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -188,8 +192,10 @@ def serve(
     import uvicorn
 
     from assistant.search.index import fresh_version
+    from assistant.search.params import load_params
 
     settings = _settings()
+    load_params(settings.retrieval_params)  # no server on parameters nobody measured
     corpus = load_corpus(settings.corpus_dir)
     fresh_version(settings.index_dir, corpus_digest=corpus.digest, model=settings.model_spec)
     uvicorn.run(
@@ -261,6 +267,7 @@ def eval_command(
     from assistant.evaluation.report import write_report
 
     settings = _settings()
+    bounds = Gate.load(gate) if gate else None  # a bad gate file fails before the questions run
     known = set(load_corpus(settings.corpus_dir).projects)
     items = load_questions(questions or [ROOT / "eval" / "questions"], known)  # bad files fail before the model loads
     tuning = load_questions([ROOT / "eval" / "tuning"], known) if compare_mode or models else []
@@ -309,8 +316,8 @@ def eval_command(
             typer.echo(
                 f"  {lang:8} n={row['questions']:3.0f}  accuracy {row['accuracy']:.3f}  hit@1 {row['hit_at_1']:.3f}"
             )
-    if gate:
-        problems = Gate.load(gate).violations(main)
+    if bounds is not None:
+        problems = bounds.violations(main)
         for problem in problems:
             typer.echo(f"gate: {problem}", err=True)
         if problems:
