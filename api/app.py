@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.routes import ask, health, projects
 from assistant import __version__
 from assistant.answering.service import Assistant
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Added first so it runs inside CORS: a 413 still carries the CORS headers the widget needs to read it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"], allow_headers=["*"]
@@ -53,4 +56,5 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.include_router(ask.router)
     app.include_router(projects.router)
     app.include_router(health.router)
+    ask.document_limits(app, settings)
     return app
