@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -27,13 +28,43 @@ def test_manifest_records_what_the_index_was_built_from(settings, built_index: P
         assert (built_index / name).exists(), name
 
 
-def test_a_rebuild_swaps_current_atomically_and_prunes(tmp_path: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
-    corpus = load_corpus(settings.corpus_dir)
-    first = build_index(tmp_path, corpus, embedder, show_progress=False)
-    second = build_index(tmp_path, corpus, embedder, show_progress=False)
-    assert (tmp_path / CURRENT).read_text().strip() == second.name
-    assert not list(tmp_path.glob(".*building*")) and not list(tmp_path.glob(f".{CURRENT}.*"))
-    assert first.exists() or first.name == second.name  # older versions are kept (a few) or replaced
+def _index_folder(tmp_path: Path, built_index: Path, fakes: list[str]) -> Path:
+    """A copy of the session's index as current (so a rebuild reuses its vectors), plus fake versions.
+
+    A fake version is what pruning sees of one (a folder with a manifest), without building it.
+    """
+    shutil.copytree(built_index, tmp_path / built_index.name)
+    (tmp_path / CURRENT).write_text(built_index.name + "\n", encoding="utf-8")
+    for name in fakes:
+        (tmp_path / name).mkdir()
+        shutil.copy(built_index / "manifest.json", tmp_path / name / "manifest.json")
+    return tmp_path
+
+
+def _versions(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.iterdir() if p.is_dir() and (p / "manifest.json").is_file())
+
+
+def test_a_rebuild_swaps_current_atomically_and_prunes_to_the_newest(
+    tmp_path: Path, settings, embedder, built_index: Path
+) -> None:  # type: ignore[no-untyped-def]
+    old = [f"2000010{day}T000000Z-old" for day in range(1, 5)]
+    index_dir = _index_folder(tmp_path, built_index, old)
+    (index_dir / "notes").mkdir()  # not a version: never pruned
+    new = build_index(index_dir, load_corpus(settings.corpus_dir), embedder, show_progress=False)
+    assert (index_dir / CURRENT).read_text().strip() == new.name
+    assert not list(index_dir.glob(".*building*")) and not list(index_dir.glob(f".{CURRENT}.*"))
+    newest = sorted({*old, built_index.name, new.name})[-3:]  # KEEP_VERSIONS = 3, newest by name
+    assert _versions(index_dir) == newest and old[0] not in newest and old[1] not in newest
+    assert (index_dir / "notes").is_dir()
+
+
+def test_pruning_never_removes_the_current_version(tmp_path: Path, settings, embedder, built_index: Path) -> None:  # type: ignore[no-untyped-def]
+    later = [f"2999010{day}T000000Z-later" for day in range(1, 4)]  # three that sort after the new build
+    index_dir = _index_folder(tmp_path, built_index, later)
+    new = build_index(index_dir, load_corpus(settings.corpus_dir), embedder, show_progress=False)
+    assert current_version(index_dir) == new
+    assert _versions(index_dir) == sorted([new.name, *later])
 
 
 def test_a_stale_index_is_refused_with_the_reason(
