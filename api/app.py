@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.responses import document_validation_errors
 from api.routes import ask, health, projects
 from assistant import __version__
 from assistant.answering.service import Assistant
@@ -56,5 +57,6 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
     app.include_router(ask.router)
     app.include_router(projects.router)
     app.include_router(health.router)
+    document_validation_errors(app)
     ask.document_limits(app, settings)
     return app

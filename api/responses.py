@@ -11,13 +11,17 @@ Example::
     def feedback(body: FeedbackRequest, ...) -> FeedbackResult: ...
 
 Statuses no single operation answers are not declared per route: 404 for an unknown path, and
-405 (with ``Allow``) for a method a path does not have.
+405 (with ``Allow``) for a method a path does not have. FastAPI declares a 422 on its own for
+every operation with parameters, with a body we never send; :func:`document_validation_errors`
+points those at :class:`ErrorBody` too, so a new route with a query or path parameter is right
+without doing anything.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 
@@ -42,7 +46,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     409: "The request conflicts with what is stored (`conflict`).",
     413: "The body is larger than the server accepts (`body_too_large`); it was not read.",
     415: "The body is not JSON: send `Content-Type: application/json` (`unsupported_media_type`).",
-    422: "The request is well-formed JSON but a field is missing or unusable (`invalid_request`, `invalid_question`).",
+    422: "A field or parameter is missing or unusable (`invalid_request`, `invalid_question`).",
     429: "Too many requests (`rate_limited`).",
     503: "The server is still starting: the index and the model are not loaded yet (`not_ready`).",
 }
@@ -58,3 +62,31 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         KeyError: a status without a description in :data:`ERROR_DESCRIPTIONS` (add one there).
     """
     return {status: {"model": ErrorBody, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+def document_validation_errors(app: FastAPI) -> None:
+    """Make the OpenAPI schema say that a 422 from parameter validation has the :class:`ErrorBody` shape."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            if "ErrorBody" not in components:
+                body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(body.pop("$defs", {}))
+                components["ErrorBody"] = body
+            ours = {"$ref": "#/components/schemas/ErrorBody"}
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    declared = operation.get("responses", {}).get("422")
+                    if declared and declared["content"]["application/json"]["schema"] != ours:
+                        operation["responses"]["422"] = {
+                            "description": ERROR_DESCRIPTIONS[422],
+                            "content": {"application/json": {"schema": ours}},
+                        }
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
