@@ -49,6 +49,14 @@ def test_every_declared_error_has_the_error_body() -> None:
     assert "HTTPValidationError" not in SPEC["components"]["schemas"], "FastAPI's own 422 body is never sent"
 
 
+def test_the_question_limit_in_the_schema_is_the_setting(live_url: str, settings) -> None:  # type: ignore[no-untyped-def]
+    """Fuzzing seldom draws 500 characters, so the boundary is checked here, both sides of it."""
+    limit = settings.max_question_chars
+    assert SPEC["components"]["schemas"]["AskRequest"]["properties"]["question"]["maxLength"] == limit
+    assert httpx.post(f"{live_url}/v1/ask", json={"question": "あ" * limit}).status_code == 200
+    assert httpx.post(f"{live_url}/v1/ask", json={"question": "あ" * (limit + 1)}).status_code == 422
+
+
 def test_the_served_schema_is_the_one_tested(live_url: str) -> None:
     assert httpx.get(f"{live_url}/openapi.json").json() == SPEC
 
