@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from api.app import create_app
-from api.responses import BODY_ERRORS
 from assistant.config import Settings
 
 pytestmark = pytest.mark.slow
@@ -41,8 +40,8 @@ def test_every_declared_error_has_the_error_body() -> None:
     for path, operations in SPEC["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
-            if "requestBody" in operation:
-                assert {str(s) for s in BODY_ERRORS} <= set(responses), f"{method} {path}"
+            if "requestBody" in operation:  # what the body limit, the JSON parser and validation answer
+                assert {"400", "413", "415", "422"} <= set(responses), f"{method} {path}"
             for status, response in responses.items():
                 if status[0] in "45" and (path, status) != ("/readyz", "503"):
                     assert response["content"]["application/json"]["schema"] == error_body, f"{method} {path} {status}"
