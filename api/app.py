@@ -18,7 +18,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.live import watch_index
+from api.responses import document_validation_errors
 from api.routes import ask, health, projects, widget
 from assistant import __version__
 from assistant.answering.service import Assistant
@@ -59,6 +61,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.draining = draining or threading.Event()
+    # Added first so it runs inside CORS: a 413 still carries the CORS headers the widget needs to read it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # The widget sends JSON and names its channel; nothing else crosses origins (no cookies).
         app.add_middleware(
@@ -72,4 +76,6 @@ def create_app(
     app.include_router(projects.router)
     app.include_router(health.router)
     app.include_router(widget.router)
+    document_validation_errors(app)
+    ask.document_limits(app, settings)
     return app

@@ -259,8 +259,12 @@ def ask(
 ) -> None:
     """Answer one question, exactly as the API does."""
     from assistant.answering.service import Assistant
+    from assistant.answering.validation import validate_question, validate_session_id
 
-    result = Assistant.load(_settings()).ask(question, session_id=session)
+    settings = _settings()
+    validate_question(question, settings.max_question_chars)  # a bad question fails before the model loads
+    validate_session_id(session)
+    result = Assistant.load(settings).ask(question, session_id=session)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -291,8 +295,10 @@ def serve(
     from assistant.corpus import corpus_digest
     from assistant.model.backends import choose_backend
     from assistant.search.index import fresh_version
+    from assistant.search.params import load_params
 
     settings = _settings()
+    load_params(settings.retrieval_params)  # no server on parameters nobody measured
     backend = choose_backend(settings).label
     _, manifest = fresh_version(settings.index_dir, corpus_digest=None, model=settings.model_spec, backend=backend)
     if corpus_digest(settings.corpus_dir) != manifest.corpus_digest:
@@ -373,6 +379,7 @@ def eval_command(
     from assistant.evaluation.report import write_report
 
     settings = _settings()
+    bounds = Gate.load(gate) if gate else None  # a bad gate file fails before the questions run
     known = set(load_corpus(settings.corpus_dir).projects)
     items = load_questions(questions or [ROOT / "eval" / "questions"], known)  # bad files fail before the model loads
     tuning = load_questions([ROOT / "eval" / "tuning"], known) if compare_mode or models else []
@@ -421,8 +428,8 @@ def eval_command(
             typer.echo(
                 f"  {lang:8} n={row['questions']:3.0f}  accuracy {row['accuracy']:.3f}  hit@1 {row['hit_at_1']:.3f}"
             )
-    if gate:
-        problems = Gate.load(gate).violations(main)
+    if bounds is not None:
+        problems = bounds.violations(main)
         for problem in problems:
             typer.echo(f"gate: {problem}", err=True)
         if problems:

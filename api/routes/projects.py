@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import AssistantDep
+from api.responses import error_responses
 from assistant.corpus import Project
 from assistant.errors import NotFoundError
 
-router = APIRouter(prefix="/v1", tags=["projects"])
+router = APIRouter(prefix="/v1", tags=["projects"], responses=error_responses(503))
 
 
 class ProjectSummary(BaseModel):
@@ -41,10 +42,16 @@ def list_projects(assistant: AssistantDep) -> list[ProjectSummary]:
     ]
 
 
-@router.get("/projects/{project_id}", response_model=Project, summary="One joint project, every field")
+@router.get(
+    "/projects/{project_id}",
+    response_model=Project,
+    summary="One joint project, every field",
+    responses=error_responses(404),
+)
 def get_project(project_id: str, assistant: AssistantDep) -> Project:
     """One joint project with all its corpus fields."""
     project = assistant.corpus.get(project_id)
     if project is None:
-        raise NotFoundError(f"no joint project with id {project_id!r}; GET /v1/projects lists them")
+        shown = project_id if len(project_id) <= 80 else project_id[:80] + "…"  # never echo a huge id whole
+        raise NotFoundError(f"no joint project with id {shown!r}; GET /v1/projects lists them")
     return project

@@ -28,9 +28,10 @@ from assistant.answering.language import Language, detect
 from assistant.answering.names import ProjectNames
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.answering.towns import TownFinder
+from assistant.answering.validation import validate_question, validate_session_id
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project
-from assistant.errors import ConfigError, QuestionError
+from assistant.errors import ConfigError
 from assistant.model.backends import make_embedder
 from assistant.model.embeddings import Embedder
 from assistant.search.confidence import FEATURES, features, follow_features
@@ -69,21 +70,6 @@ class AskResult(BaseModel):
     suggestions: list[str] = Field(default_factory=list, description="Follow-up questions the resident can tap.")
     candidates: list[Candidate] = Field(default_factory=list, description="Top of the retrieval ranking.")
     elapsed_ms: float = 0.0
-
-
-_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"}
-
-
-def validate_question(question: object, max_chars: int) -> str:
-    """The question, stripped; or a :class:`QuestionError` saying what is wrong with it."""
-    if not isinstance(question, str):
-        raise QuestionError(f"'question' must be text, not {type(question).__name__}")
-    text = question.replace("\x00", "").strip()
-    if not text:
-        raise QuestionError("'question' is empty: type a question about the joint services")
-    if len(text) > max_chars:
-        raise QuestionError(f"'question' is {len(text)} characters long; the limit is {max_chars}")
-    return text
 
 
 _SENTENCE_END = re.compile(r"(?<=[。！？!?\n])|(?<=[.;])\s+")
@@ -204,13 +190,15 @@ class Assistant:
         a server serves exactly what was published.
 
         Raises:
+            ConfigError: the retrieval parameters file is missing or invalid.
             IndexError_: no index, or a damaged one.
             StaleIndexError: the index was built with another model or backend, or by an older assistant.
             ModelError: the ONNX backend is configured but the model's export is missing.
         """
+        params = params or load_params(settings.retrieval_params)  # first: a bad file fails before the index loads
         embedder = make_embedder(settings)
         index = load_index(settings.index_dir, model=settings.model_spec, backend=embedder.backend)
-        return cls(settings, index.corpus, index, embedder, params or load_params(settings.retrieval_params))
+        return cls(settings, index.corpus, index, embedder, params)
 
     def with_index(self, index: SearchIndex) -> Assistant:
         """A new assistant over another index version, sharing this one's model, tokenizer, parameters and
@@ -252,10 +240,12 @@ class Assistant:
             The answer, its citations (best first) and how it was reached.
 
         Raises:
-            QuestionError: the question is empty, too long or not text.
+            QuestionError: the question is empty, too long, not text or not encodable (see
+                :func:`~assistant.answering.validation.validate_question`), or the session id is unusable.
         """
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
+        session_id = validate_session_id(session_id)
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
         language = detect(text, parser=self.analyzer.parse)
         query = language.kana or text

@@ -16,8 +16,9 @@ the measured values minus a small margin. ``make test`` fails when a change fall
 from __future__ import annotations
 
 import json
+import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -93,27 +94,61 @@ def _model_label(spec: str) -> str:
 # --------------------------------------------------------------------------- the gate
 
 
+GATE_METRICS: tuple[str, ...] = tuple(f.name for f in fields(Metrics) if f.type in ("float", "int"))
+"""The metrics a gate may bound: every number of a run's :class:`Metrics`."""
+
+
 @dataclass(frozen=True)
 class Gate:
-    """Bounds on headline metrics, kept in the repo (``eval/gate.json``)."""
+    """Bounds on headline metrics, kept in the repo (``eval/gate.json``).
+
+    The file holds ``minimums`` and ``maximums`` (both required, either may be empty), each
+    mapping a metric name to a number, and an optional ``about`` text.
+    """
 
     minimums: dict[str, float]
     maximums: dict[str, float]
 
     @classmethod
     def load(cls, path: Path) -> Gate:
-        """Read a gate file.
+        """Read and check a gate file, before any question is run.
 
         Raises:
-            ConfigError: missing or malformed.
+            ConfigError: missing, not JSON, a section missing, an unknown metric, a bound that is
+                not a finite number; the message names the file and every bad field.
         """
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(
-                {k: float(v) for k, v in data["minimums"].items()}, {k: float(v) for k, v in data["maximums"].items()}
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except FileNotFoundError as exc:
+            raise ConfigError(f"gate file {path}: no such file") from exc
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"gate file {path}: cannot read it ({exc})") from exc
+        except ValueError as exc:
+            raise ConfigError(f"gate file {path}: not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"gate file {path}: must be a JSON object with 'minimums' and 'maximums'")
+        problems = [f"field '{key}' is unknown" for key in data if key not in ("minimums", "maximums", "about")]
+        bounds: dict[str, dict[str, float]] = {}
+        for section in ("minimums", "maximums"):
+            values = data.get(section)
+            if values is None:
+                problems.append(f"field '{section}' is missing (use {{}} for none)")
+                continue
+            if not isinstance(values, dict):
+                problems.append(f"field '{section}' must be an object of metric names to numbers")
+                continue
+            bounds[section] = {}
+            for name, bound in values.items():
+                where = f"field '{section}.{name}'"
+                if name not in GATE_METRICS:
+                    problems.append(f"{where}: unknown metric; known metrics: {', '.join(GATE_METRICS)}")
+                elif isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+                    problems.append(f"{where}: the bound must be a number, not {json.dumps(bound)}")
+                else:
+                    bounds[section][name] = float(bound)
+        if problems:
+            raise ConfigError(f"gate file {path} is invalid: " + "; ".join(problems))
+        return cls(bounds["minimums"], bounds["maximums"])
 
     def violations(self, metrics: Metrics) -> list[str]:
         """Every bound the metrics break, in words (empty when the gate passes)."""

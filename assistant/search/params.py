@@ -42,20 +42,39 @@ def default_params_path() -> Path:
 
 
 def load_params(path: Path | None = None) -> RetrievalParams:
-    """Read parameters; the shipped file when ``path`` is None (defaults if it does not exist yet).
+    """Read the measured parameters: ``path``, or the shipped file when None.
+
+    Every field must be in the file, the confidence model included: a missing or partial file
+    would otherwise fall back to defaults nobody measured (under which the assistant never
+    abstains). Only ``assistant tune`` starts from :class:`RetrievalParams` defaults, explicitly.
 
     Raises:
-        ConfigError: the file exists but is not valid.
+        ConfigError: the file is missing, unreadable, not JSON, lacks a field, has an unknown
+            field or a bad value; the message names the file and the fields.
     """
     target = path or default_params_path()
-    if not target.is_file():
-        if path is not None:
-            raise ConfigError(f"retrieval parameters {target}: no such file")
-        return RetrievalParams()
     try:
-        return RetrievalParams.model_validate(json.loads(target.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        raise ConfigError(f"retrieval parameters {target} are invalid: {exc}") from exc
+        data = json.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"retrieval parameters {target}: no such file; restore it from the repository or run `assistant tune`"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"retrieval parameters {target}: cannot read it ({exc})") from exc
+    except ValueError as exc:
+        raise ConfigError(f"retrieval parameters {target}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"retrieval parameters {target}: must be a JSON object, not {type(data).__name__}")
+    problems = [f"field '{name}' is missing" for name in RetrievalParams.model_fields if name not in data]
+    problems += [f"field '{name}' is unknown" for name in data if name not in RetrievalParams.model_fields]
+    if data.get("confidence", False) is None:
+        problems.append("field 'confidence' is null: the abstention threshold needs the tuned confidence model")
+    if not problems:
+        try:
+            return RetrievalParams.model_validate(data)
+        except ValidationError as exc:
+            problems = [f"field '{'.'.join(str(p) for p in error['loc'])}': {error['msg']}" for error in exc.errors()]
+    raise ConfigError(f"retrieval parameters {target} are invalid: " + "; ".join(problems))
 
 
 def save_params(params: RetrievalParams, path: Path) -> None:

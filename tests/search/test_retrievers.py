@@ -37,8 +37,13 @@ def test_fusion_methods(assistant: Assistant) -> None:
     assert hybrid.fuse(dense, lexical).argmax() == 1
     hybrid.fusion = "dense"
     assert hybrid.fuse(dense, lexical).argmax() == 0
-    hybrid.fusion = "rrf"
-    assert hybrid.fuse(dense, lexical).argmax() in (0, 1)
+    # Reciprocal-rank fusion: Σ 1 / (k + rank + 1) over both rankings (dense ranks 0, 1, 2; lexical 2, 0, 1).
+    hybrid.fusion, hybrid.rrf_k = "rrf", 60
+    expected = [1 / 61 + 1 / 63, 1 / 62 + 1 / 61, 1 / 63 + 1 / 62]
+    np.testing.assert_allclose(hybrid.fuse(dense, lexical), expected, rtol=1e-12)
+    assert list(np.argsort(-hybrid.fuse(dense, lexical))) == [1, 0, 2]
+    hybrid.rrf_k = 1  # the constant is the setting's, not a fixed 60
+    np.testing.assert_allclose(hybrid.fuse(dense, lexical), [1 / 2 + 1 / 4, 1 / 3 + 1 / 2, 1 / 4 + 1 / 3], rtol=1e-12)
 
 
 def test_a_repeated_question_reuses_its_scores_but_not_a_stale_fusion(assistant: Assistant) -> None:

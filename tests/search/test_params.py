@@ -1,0 +1,72 @@
+"""The retrieval parameters: measured ones or none, never silent defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import ConfigError
+from assistant.search.params import default_params_path, load_params
+from tests.conftest import CliRunner
+
+
+@pytest.fixture
+def shipped() -> dict:  # type: ignore[type-arg]
+    return json.loads(default_params_path().read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_the_shipped_parameters_load_and_were_measured() -> None:
+    params = load_params()
+    assert params.confidence is not None and params.measured["command"].startswith("assistant tune")
+
+
+def test_a_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+    with pytest.raises(ConfigError, match=f"retrieval parameters {missing}: no such file"):
+        load_params(missing)
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda d: {}, "field 'fusion' is missing"),
+        (lambda d: {k: v for k, v in d.items() if k != "threshold"}, "field 'threshold' is missing"),
+        (lambda d: {**d, "treshold": 0.5}, "field 'treshold' is unknown"),
+        (lambda d: {**d, "confidence": None}, "field 'confidence' is null"),
+        (lambda d: {**d, "threshold": "high"}, "field 'threshold': Input should be a valid number"),
+        (lambda d: {**d, "fusion": "magic"}, "field 'fusion': Input should be"),
+        (lambda d: [d], "must be a JSON object, not list"),
+    ],
+)
+def test_a_damaged_file_names_the_field(tmp_path: Path, shipped: dict, change, fragment: str) -> None:  # type: ignore[no-untyped-def, type-arg]
+    path = _write(tmp_path, change(shipped))
+    with pytest.raises(ConfigError) as caught:
+        load_params(path)
+    assert str(path) in str(caught.value) and fragment in str(caught.value)
+
+
+def test_a_file_that_is_not_json_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "params.json"
+    path.write_bytes(b'{"fusion": "linear",')
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_params(path)
+
+
+@pytest.mark.parametrize("command", [["ask", "病児保育"], ["serve", "--port", "8798"], ["eval"]])
+def test_commands_stop_with_exit_2_on_a_missing_parameters_file(
+    tmp_path: Path, run_cli: CliRunner, command: list[str]
+) -> None:
+    missing = tmp_path / "nowhere.json"
+    env = {"ASSISTANT_RETRIEVAL_PARAMS": str(missing), "ASSISTANT_INDEX_DIR": str(tmp_path / "no-index")}
+    result = run_cli(*command, env=env, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"retrieval parameters {missing}: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
