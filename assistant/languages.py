@@ -109,6 +109,8 @@ class Cues(_Text):
     """"All", "every", "list", "which ones": asking for several projects at once."""
     services: list[str] = Field(min_length=1)
     """Words for the joint projects or services themselves."""
+    usable: list[str] = Field(min_length=1)
+    """"Can use", "available to": with the resident's town known, "what can I use?" lists that town's projects."""
 
 
 class ProjectText(_Text):

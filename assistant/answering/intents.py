@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 from assistant.languages import LanguagePack
@@ -89,28 +90,48 @@ def asks_eligibility(question: str) -> bool:
     return bool(_ELIGIBILITY.search(normalize(question)))
 
 
+@dataclass(frozen=True)
+class CueHits:
+    """Which list cues a question holds (see :class:`ListCues`)."""
+
+    japanese_list: bool
+    several: bool
+    services: bool
+    usable: bool
+
+
 class ListCues:
     """Recognises a request for several projects, in every answer language, from the language files' cues.
 
     A question asks for a list when it has a word asking for several ("all", "todos", "tất cả", 「全部」)
     and a word for the joint projects or services ("services", "dự án", 「事業」), a category or the
     resident's town (「南牧村で使えるのは全部でいくつ？」 is a list of that town's projects); or it names a
-    category and the projects (「交通関係の連携事業は？」).
+    category and the projects (「交通関係の連携事業は？」). With the resident's town known, "what can I
+    use?" (「しもにたまちの ひとが つかえる もの」) asks for that town's projects too (see the service).
     """
 
     def __init__(self, packs: Iterable[LanguagePack]) -> None:
         packs = list(packs)
         self._list = _words([w for p in packs for w in p.cues.several])
         self._services = _words([w for p in packs for w in p.cues.services])
+        self._usable = _words([w for p in packs for w in p.cues.usable])
+
+    def read(self, question: str) -> CueHits:
+        """The cues the question holds."""
+        text = normalize(question)
+        return CueHits(
+            japanese_list=bool(_LIST_JA.search(text)),
+            several=bool(self._list.search(text)),
+            services=bool(self._services.search(text)),
+            usable=bool(self._usable.search(text)),
+        )
 
     def asks_for_list(self, question: str, *, category: bool = False, town: bool = False) -> bool:
         """Whether the question asks for several projects (``category`` / ``town``: it names one)."""
-        text = normalize(question)
-        if _LIST_JA.search(text):
+        hits = self.read(question)
+        if hits.japanese_list:
             return True
-        several = bool(self._list.search(text))
-        services = bool(self._services.search(text))
-        return several and (services or category or town) or category and services
+        return hits.several and (hits.services or category or town) or category and hits.services
 
 
 def _words(words: list[str]) -> re.Pattern[str]:

@@ -29,11 +29,18 @@ class ProjectNames:
 
     def __init__(self, corpus: Corpus, project_ids: list[str]) -> None:
         self._patterns: list[re.Pattern[str]] = []
+        # A place is where the resident lives, not a project's name, even where a project's alias is
+        # a district (善慶寺 for the sewerage plan).
+        places = {
+            normalize(name)
+            for town in corpus.zone.towns
+            for name in [town.name, *town.kana, *town.latin, *town.other, *town.districts]
+        }
         for pid in project_ids:
             project = corpus.projects[pid]
             words = [project.name, project.name_en, *project.aliases]
             words += [pack.projects[pid].name for pack in corpus.languages.values() if pid in pack.projects]
-            self._patterns.append(_alternation(words))
+            self._patterns.append(_alternation([w for w in words if normalize(w) not in places]))
 
     def named(self, question: str) -> npt.NDArray[np.float64]:
         """1.0 for each project the question names, 0.0 for the others."""

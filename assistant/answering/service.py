@@ -359,7 +359,12 @@ class Assistant:
         listing = self.list_cues.asks_for_list(text, category=bool(named), town=stated is not None)
         if query != text:  # romaji: the kana form reads like Japanese
             listing = listing or self.list_cues.asks_for_list(query, category=bool(named), town=stated is not None)
-        if listing and resident is not None and not named:
+        in_conversation = previous is not None
+        if (
+            resident is not None
+            and not named
+            and self._asks_what_town_can_use(text, query, retrieval, confident, in_conversation)
+        ):
             covering = [i for i, p in enumerate(self._projects) if resident.covered_by(p)]
             if not covering:
                 return _Decision([], abstained=True)
@@ -376,6 +381,24 @@ class Assistant:
         others = [r.order[0] for r, c in evidence.clauses if c >= params.threshold and r.order[0] != top]
         chosen = list(dict.fromkeys([top, *others, *related]))[:3]
         return _Decision(chosen, abstained=False)
+
+    def _asks_what_town_can_use(
+        self, text: str, query: str, retrieval: Retrieval, confident: bool, in_conversation: bool
+    ) -> bool:
+        """What can residents of my town use: asks for several projects, or what can be used, naming none.
+
+        A question naming a project (「下仁田町でも病児保育は使える？」) is about that project instead,
+        and in a conversation "can I use it?" is about the conversation's project.
+        """
+        if retrieval.named is not None and retrieval.named.any():
+            return False
+        for form in dict.fromkeys([text, query]):
+            hits = self.list_cues.read(form)
+            if hits.japanese_list or hits.several or hits.services and (hits.usable or not confident):
+                return True
+            if hits.usable and not confident and not in_conversation:
+                return True
+        return False
 
     def _follows(self, text: str, evidence: Evidence, previous: int, asked: str | None) -> bool:
         """Whether the question depends on the conversation's project rather than standing on its own.

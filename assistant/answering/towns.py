@@ -40,7 +40,12 @@ _SERVICE_AT_AFTER = (
     r"|にある|が(?:受け入れ|うけいれ|やって|実施)|まで|へ|の(?:方|ほう)で)"
 )
 _PLACE_OF_SERVICE_AFTER = r"(?:市|町|村)?(?:の|で|にある|に(?:も|は)?あ[るり]|内|周辺|近く|辺り|あたり)"
-_EN_RESIDE_BEFORE = r"\b(?:live|living|lives|reside|residing|staying|stay|based|moved to|move to)\s+(?:in|at|to)?\s*"
+_EN_RESIDE_BEFORE = (
+    r"\b(?:live|living|lives|reside|residing|staying|stay|based|moved to|move to|i'm|i am|we're|we are)"
+    r"\s+(?:in|at|to|from)?\s*"
+)
+# 「うちは下仁田なんだけど」, 「私は甘楽町の者です」: the place right after "my home is" / "I am".
+_JA_RESIDE_BEFORE = r"(?:うちは|家は|いえは|自宅は|住所は|わたしは|私は|実家は)\s?"
 _EN_RESIDE_AFTER = r"\s+(?:resident|residents|citizen)"
 _EN_ORIGIN_BEFORE = r"\b(?:moved|moving|came|come|relocated)\s+(?:here\s+)?from\s+"
 _EN_SERVICE_BEFORE = r"\b(?:in|at|near|around)\s+"
@@ -124,7 +129,8 @@ class TownFinder:
                 if re.match(_ORIGIN_AFTER, after):
                     continue
                 home = (
-                    re.match(_RESIDE_AFTER, after)
+                    re.search(_JA_RESIDE_BEFORE + "$", before)
+                    or re.match(_RESIDE_AFTER, after)
                     or re.match(_FROM_AFTER, after)
                     or re.search(_EN_RESIDE_BEFORE + "$", before)
                     or re.match(_EN_RESIDE_AFTER, after)

@@ -12,6 +12,8 @@ in-scope one. So the confidence combines several signals of one retrieval:
   no project covers (``corpus/out_of_scope.yaml``: garbage days, resident certificates …);
 - ``example_gap``: the same, counting only the best project's resident-style questions: a need
   against a need, where a summary may share a near miss's topic words without its need;
+- ``negative_share``: of the question's ten nearest resident-style questions (the projects'
+  examples and the out-of-scope ones together), the share no project answers;
 - ``named``: the question names the best project (its name or an alias, in any language);
 - ``japanese``: the question is Japanese (lexical matches weigh differently).
 
@@ -37,6 +39,7 @@ FEATURES: tuple[str, ...] = (
     "agree",
     "negative_gap",
     "example_gap",
+    "negative_share",
     "named",
     "japanese",
 )
@@ -55,6 +58,7 @@ FOLLOW_FEATURES: tuple[str, ...] = (
     "refers",
     "aspect",
     "length",
+    "negative_share",
 )
 """Signals that a question in a conversation depends on the conversation's project (see :func:`follow_features`)."""
 
@@ -80,6 +84,7 @@ def features(retrieval: Retrieval, *, japanese: bool) -> npt.NDArray[np.float64]
             agree,
             float(retrieval.dense[top] - retrieval.negative) if retrieval.negative else 0.0,
             float(retrieval.examples[top] - retrieval.negative) if retrieval.examples is not None else 0.0,
+            retrieval.negative_share,
             float(retrieval.named[top]) if retrieval.named is not None else 0.0,
             float(japanese),
         ]
@@ -116,7 +121,9 @@ def follow_features(
     - ``refers``: it opens with a word pointing back (それ, その, there, it …);
     - ``aspect``: it asks an aspect (where, who, when, cost, contact, how to apply) and so may have
       elided its subject;
-    - ``length``: its length in characters (log scale): follow-ups are short.
+    - ``length``: its length in characters (log scale): follow-ups are short;
+    - ``negative_share``: of its nearest resident-style questions, the share no project answers
+      (thanks, the weather, a need of its own that no project covers).
     """
     top = alone.order[0]
     gain = context_confidence - confidence if context.order[0] == previous else -confidence
@@ -137,6 +144,7 @@ def follow_features(
             float(refers),
             float(aspect),
             math.log1p(length),
+            alone.negative_share,
         ]
     )
 

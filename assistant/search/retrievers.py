@@ -35,6 +35,8 @@ from assistant.search.tokens import TextAnalyzer
 
 Floats = npt.NDArray[np.float64]
 Fusion = Literal["linear", "rrf", "dense", "lexical"]
+NEIGHBOURS = 10
+"""How many nearest resident-style questions vote on whether a question is a need no project answers."""
 
 
 class _ProjectRetriever(BaseRetriever):
@@ -85,6 +87,10 @@ class DenseRetriever(_ProjectRetriever):
 
     def project_and_example_scores(self, vector: npt.NDArray[np.float32]) -> tuple[Floats, Floats]:
         """Per-project best-passage cosine, and best cosine among its resident-style questions only."""
+        scores, examples, _ = self._passage_scores(vector)
+        return scores, examples
+
+    def _passage_scores(self, vector: npt.NDArray[np.float32]) -> tuple[Floats, Floats, Floats]:
         n = self.index.vectors.ntotal
         sims, ids = self.index.vectors.search(vector.reshape(1, -1), n)
         owners = self.index.passage_project[ids[0]]
@@ -94,7 +100,19 @@ class DenseRetriever(_ProjectRetriever):
         examples = np.full(len(self.index.project_ids), -1.0)
         mask = self.index.example_mask[ids[0]]
         np.maximum.at(examples, owners[mask], values[mask])
-        return scores, examples
+        return scores, examples, values[mask][:NEIGHBOURS]  # FAISS returns them best first
+
+    def negative_share(self, vector: npt.NDArray[np.float32], closest_examples: Floats) -> float:
+        """Of the question's nearest resident-style questions (projects' and out-of-scope ones together),
+        the share that no project answers: a need-against-need vote, where one close topic word of a
+        project's summary does not count."""
+        negatives = self.index.negatives
+        if negatives is None or negatives.ntotal == 0:
+            return 0.0
+        sims, _ = negatives.search(vector.reshape(1, -1), min(NEIGHBOURS, negatives.ntotal))
+        merged = sorted([(float(v), 0) for v in closest_examples] + [(float(v), 1) for v in sims[0]], reverse=True)
+        nearest = merged[:NEIGHBOURS]
+        return sum(flag for _, flag in nearest) / len(nearest) if nearest else 0.0
 
 
 class LexicalRetriever(_ProjectRetriever):
@@ -143,6 +161,8 @@ class Retrieval:
     """Per project, the closest of its resident-style questions (a need, where the summary is a topic)."""
     named: Floats | None = None
     """Per project, 1 where the question names it (its official name or an alias), else 0."""
+    negative_share: float = 0.0
+    """Of the question's nearest resident-style questions, the share that no project answers."""
 
     def top(self, n: int = 1) -> list[int]:
         """Positions of the best ``n`` projects."""
@@ -159,6 +179,7 @@ class _Scores:
     negative: float
     topic: str | None
     ceiling: float
+    negative_share: float
 
 
 class HybridRetriever(_ProjectRetriever):
@@ -206,12 +227,15 @@ class HybridRetriever(_ProjectRetriever):
             tokens = {query: self.lexical.analyzer.tokens(query) for query in missing}
             for query, future in pending:
                 vector = embedder.remember(query, future.result())
-                dense, examples = self.dense.project_and_example_scores(vector)
+                dense, examples, closest = self.dense._passage_scores(vector)
                 negative, topic = self.dense.negative_for_vector(vector)
+                share = self.dense.negative_share(vector, closest)
                 lexical = self.lexical.coverage(tokens[query])
                 for array in (dense, examples, lexical):
                     array.setflags(write=False)
-                found[query] = _Scores(dense, examples, lexical, negative, topic, self.lexical.ceiling(tokens[query]))
+                found[query] = _Scores(
+                    dense, examples, lexical, negative, topic, self.lexical.ceiling(tokens[query]), share
+                )
             with self._lock:
                 for query in missing:
                     self._scores[query] = found[query]  # type: ignore[assignment]
@@ -231,6 +255,7 @@ class HybridRetriever(_ProjectRetriever):
             scores.topic,
             scores.ceiling,
             scores.examples,
+            negative_share=scores.negative_share,
         )
 
     def clear_cache(self) -> None:
