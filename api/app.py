@@ -6,6 +6,11 @@ Example::
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
 Tests pass an already loaded :class:`~assistant.answering.service.Assistant` so the model loads once.
+
+The lifespan also opens the store (``assistant.store``): it migrates the schema (a database
+newer than the code stops the start; one that cannot be reached only degrades it), starts the
+recorder and the daily purge, and keeps conversations in the database so any worker continues
+any conversation. On exit it writes what waits to be recorded.
 """
 
 from __future__ import annotations
@@ -17,22 +22,40 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.errors import install_error_handlers
-from api.routes import ask, health, projects
+from api.routes import admin, ask, feedback, health, projects
 from assistant import __version__
 from assistant.answering.service import Assistant
+from assistant.answering.sessions import MemoryConversations
 from assistant.config import Settings, get_settings
+from assistant.store import logs
+from assistant.store.runtime import Store
+
+PURGE_EVERY_SECONDS = 24 * 3600
 
 
 def create_app(settings: Settings | None = None, *, assistant: Assistant | None = None) -> FastAPI:
     """Build the app. The lifespan loads the assistant (unless given) and warms it up once."""
     settings = settings or get_settings()
+    logs.install()  # personal data masked in every log line from here on
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = assistant or Assistant.load(settings)
-        loaded.warm_up()
-        app.state.assistant = loaded
-        yield
+        store = Store(settings)
+        store.migrate_or_degrade()
+        store.start(purge_every=PURGE_EVERY_SECONDS)
+        app.state.store = store
+        try:
+            if assistant is None:
+                loaded = Assistant.load(settings)
+                # Conversations in the database: the next turn may reach another worker or replica.
+                loaded.conversations = store.conversations(MemoryConversations(ttl=settings.session_ttl_seconds))
+            else:
+                loaded = assistant
+            loaded.warm_up()
+            app.state.assistant = loaded
+            yield
+        finally:
+            store.close()
 
     app = FastAPI(
         title="富岡甘楽 joint-services assistant",
@@ -51,6 +74,8 @@ def create_app(settings: Settings | None = None, *, assistant: Assistant | None 
         )
     install_error_handlers(app)
     app.include_router(ask.router)
+    app.include_router(feedback.router)
     app.include_router(projects.router)
     app.include_router(health.router)
+    app.include_router(admin.router)
     return app

@@ -12,14 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import IndexError_, NotFoundError, QuestionError
+from assistant.errors import IndexError_, NotFoundError, QuestionError, StoreUnavailableError
 
 log = logging.getLogger("assistant.api")
 
 
-def error(status: int, code: str, message: str) -> JSONResponse:
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """A JSON error response."""
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}}, headers=headers)
 
 
 def _describe(exc: RequestValidationError) -> tuple[int, str, str]:
@@ -62,11 +62,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _index(request: Request, exc: IndexError_) -> JSONResponse:
         return error(503, "not_ready", str(exc))
 
+    @app.exception_handler(StoreUnavailableError)
+    async def _store(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        return error(503, "store_unavailable", f"{exc}; try again shortly")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         message = "no such endpoint" if exc.status_code == 404 else str(exc.detail)
-        return error(exc.status_code, code, message)
+        return error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
