@@ -70,19 +70,23 @@ _KANJI = "々〆ヶケ\u3400-\u4dbf\u4e00-\u9fff"
 _NUM = f"(?:[{_DIGIT}]+|[一二三四五六七八九十〇百千]+)"
 # What stays of an address: prefecture, district and municipality are not personal.
 _KEEP = f"(?:[{_KANJI}]{{2,3}}[都道府県])?(?:[{_KANJI}]{{1,4}}郡)?(?:[{_KANJI}]{{1,5}}?[市区町村])?"
-_ADDRESS_RE = re.compile(
-    f"(?P<keep>{_KEEP})(?P<place>[{_KANJI}]{{0,6}}?)"
-    "(?P<num>"
+_KEEP_RE = re.compile(_KEEP)
+# The block number itself; the place name before it is found by walking back over kanji (linear,
+# where one regex with the place name in front would retry at every kanji of a long sentence).
+_ADDRESS_NUMBER_RE = re.compile(
     f"{_NUM}丁目(?:{_NUM}番地?)?(?:の?{_NUM}号?)?"
     f"|{_NUM}番地(?:の?{_NUM}号?)?"
     f"|{_NUM}番{_NUM}号"
-    f"|[{_DIGIT}]+(?:[{_DASHES}の][{_DIGIT}]+){{1,3}}"
-    ")"
+    f"|(?<![{_DIGIT}])[{_DIGIT}]+(?:[{_DASHES}の][{_DIGIT}]+){{1,3}}"
     f"(?![{_DIGIT}]|[円人件歳年月日時分秒個回度%％万倍])"
 )
+_ADDRESS_HINT_RE = re.compile(f"[{_DIGIT}]|丁目|番")
+_IS_KANJI = re.compile(f"[{_KANJI}]").match
+_MAX_PLACE = 6
 # A kanji word ending in one of these before 「1-2」 is a count, a date or a number, not a place.
 _NOT_PLACE_END = set("第約計全各毎年月日時分秒歳円回度目件人枚個本階号番令和平成昭")
 _DIGIT_CLASS_RE = re.compile(f"[{_DIGIT}]")
+_DIGIT_CHARS = frozenset("0123456789０１２３４５６７８９")
 _DATE_RE = re.compile(f"(?:19|20|１９|２０)[{_DIGIT}]{{2}}[{_DASHES}][{_DIGIT}]{{1,2}}[{_DASHES}][{_DIGIT}]{{1,2}}")
 
 # 「事業の名前は…」 is about a project; 「私の名前は…」 and 「息子の名前は…」 are about a person.
@@ -97,6 +101,7 @@ _NAME_RE = re.compile(
     f"|(?:私|わたし|わたくし|僕|ぼく)は(?P<c>{_NAME_RUN})(?=です|でございます)"
     "|(?i:\\bmy name is\\s+)(?P<d>[A-Z][a-z]+(?:\\s+[A-Z][a-z]+)?)"
 )
+_NAME_HINT_RE = re.compile("名前|氏名|(?:私|わたし|わたくし|僕|ぼく)は|(?i:my name is)")
 # 「名前は何ですか」, 「私は心配です」, 「私は高齢者です」: words that are not names.
 _NOT_NAMES = {"何", "誰", "なに", "なん"}
 _NOT_NAME_END = set("者人員生婦民歳夫妻親供児配夫丈職安身齢気中")
@@ -137,6 +142,8 @@ def _phone_shaped(digits: str) -> bool:
 
 def _chain_findings(text: str) -> list[Finding]:
     findings: list[Finding] = []
+    if _DIGIT_CHARS.isdisjoint(text):
+        return findings
     for chain in _DIGIT_CHAIN.finditer(text):
         positions = [m.start() for m in _DIGIT_CLASS_RE.finditer(text, chain.start(), chain.end())]
         digits = "".join(text[p] for p in positions).translate(_FULLWIDTH_DIGITS)
@@ -164,23 +171,33 @@ def _chain_findings(text: str) -> list[Finding]:
 
 
 def _address_findings(text: str) -> list[Finding]:
+    if not _ADDRESS_HINT_RE.search(text):
+        return []
     findings = []
-    for match in _ADDRESS_RE.finditer(text):
-        place, number = match.group("place"), match.group("num")
+    for match in _ADDRESS_NUMBER_RE.finditer(text):
+        number = match.group()
+        begin = match.start()
+        while begin > 0 and match.start() - begin < 16 and _IS_KANJI(text[begin - 1]):
+            begin -= 1
+        run = text[begin : match.start()]
+        keep_match = _KEEP_RE.match(run)
+        keep = keep_match.group() if keep_match else ""
+        place = run[len(keep) :][-_MAX_PLACE:]
         if "丁目" not in number and "番" not in number:
             # 「富岡1460-1」 needs a place name before the numbers; 「3-4」 alone is not an address.
-            if len(match.group("keep")) + len(place) < 2 or (place and place[-1] in _NOT_PLACE_END):
+            if len(keep) + len(place) < 2 or (place and place[-1] in _NOT_PLACE_END):
                 continue
             if len(_DIGIT_CLASS_RE.findall(number)) > 8 or _DATE_RE.fullmatch(number):
                 continue  # a phone number or a date, not a block number
-        if not match.group("keep") and place and place[-1] in _NOT_PLACE_END:
+        if not keep and place and place[-1] in _NOT_PLACE_END:
             place = ""
-        start = match.start("place") if place else match.start("num")
-        findings.append(Finding(start, match.end(), ADDRESS))
+        findings.append(Finding(match.start() - len(place), match.end(), ADDRESS))
     return findings
 
 
 def _name_findings(text: str) -> list[Finding]:
+    if not _NAME_HINT_RE.search(text):
+        return []
     findings = []
     for match in _NAME_RE.finditer(text):
         group = next(g for g in "abcd" if match.group(g) is not None)
@@ -197,9 +214,12 @@ def _name_findings(text: str) -> list[Finding]:
 
 def find(text: str) -> list[Finding]:
     """Every piece of personal data in ``text``, overlaps merged, in order of position."""
-    found = [Finding(m.start(), m.end(), EMAIL) for m in _EMAIL_RE.finditer(text)]
+    found = (
+        [Finding(m.start(), m.end(), EMAIL) for m in _EMAIL_RE.finditer(text)] if "@" in text or "＠" in text else []
+    )
     found += _chain_findings(text)
-    found += [Finding(m.start(), m.end(), POSTAL) for m in _POSTAL_RE.finditer(text)]
+    if not _DIGIT_CHARS.isdisjoint(text):
+        found += [Finding(m.start(), m.end(), POSTAL) for m in _POSTAL_RE.finditer(text)]
     found += _address_findings(text)
     found += _name_findings(text)
     if not found:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -27,9 +28,10 @@ from assistant.config import Settings
 from assistant.errors import StoreUnavailableError
 from assistant.store import queries
 from assistant.store.conversations import ConversationFallback, SqlConversations
-from assistant.store.db import describe, make_engine
+from assistant.store.db import describe, make_engine, utcnow
 from assistant.store.health import StoreHealth, reason
 from assistant.store.migrate import UpgradeResult, upgrade
+from assistant.store.models import LineEvent
 from assistant.store.recorder import Recorder
 from assistant.store.retention import DailyPurge, PurgeCounts, purge
 
@@ -139,6 +141,28 @@ class Store:
             return True
         with self.session() as session:
             return queries.answer_recorded(session, answer_id)
+
+    def first_delivery(self, event_id: str) -> bool:
+        """Remember a LINE webhook event id; True the first time it is seen, False for a redelivery.
+
+        Raises:
+            StoreUnavailableError: the database cannot be written (the caller decides whether to
+                answer anyway and risk a duplicate reply).
+        """
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(LineEvent)
+            .values(event_id=event_id, received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(LineEvent.event_id)  # a row only when inserted (rowcount is not portable for INSERT)
+        )
+        try:
+            self.ensure_schema()
+            with self.engine.begin() as connection:
+                inserted = connection.execute(statement).first()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailableError(f"cannot record LINE event ids in {self.description}: {reason(exc)}") from exc
+        return inserted is not None
 
     def purge(self, now: datetime | None = None) -> PurgeCounts:
         """Delete what is older than the retention (``ASSISTANT_RETENTION_DAYS``) and expired conversations.
