@@ -7,6 +7,7 @@
 - ``conversations.py``: conversations any worker or replica continues;
 - ``queries.py``: what staff read (admin API, staff page, ``assistant report``);
 - ``retention.py``: purging what is older than the retention;
+- ``health.py``: ok or degraded, each change logged once (``/readyz`` shows it);
 - ``runtime.py``: all of it together, as the server and the CLI open it.
 
 The store imports nothing from answering, search or the API.

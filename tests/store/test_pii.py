@@ -177,6 +177,19 @@ def test_every_real_eval_question_passes_unchanged() -> None:
     assert changed == []
 
 
+def test_the_corpus_passes_unchanged() -> None:
+    import yaml
+
+    source = next((ROOT / "corpus" / "source").glob("*.txt"))
+    texts = [line for line in source.read_text("utf-8").splitlines() if line]
+    for path in sorted((ROOT / "corpus" / "projects").glob("*.yaml")):
+        project = yaml.safe_load(path.read_text("utf-8"))
+        texts += [*project["examples"], *project["aliases"], project["summary"], project["summary_en"]]
+        texts.append(project["summary_easy"])
+    assert len(texts) > 900
+    assert [t for t in texts if mask(t) != t] == []
+
+
 def test_long_text_is_masked_in_linear_time() -> None:
     import time
 
