@@ -133,6 +133,9 @@ class Recorder:
         record_questions: False records no questions (``ASSISTANT_RECORD_QUESTIONS=false``); feedback still is.
         max_waiting: the queue's bound; beyond it the oldest waiting record is dropped and counted.
         batch_size: the most records written in one transaction.
+        linger: how long the writer waits, once a record arrives, for more to join its batch. Under
+            load this turns many small transactions into a few large ones; it also moves the
+            writer's work (which shares the GIL with the requests) out of the moment a response is sent.
         max_backoff: the longest wait, in seconds, between two attempts while the database fails.
         before_write: called before each write (the store makes sure the schema exists).
     """
@@ -147,6 +150,7 @@ class Recorder:
         record_questions: bool = True,
         max_waiting: int = 10_000,
         batch_size: int = 500,
+        linger: float = 0.05,
         max_backoff: float = 30.0,
         before_write: Callable[[], None] | None = None,
     ) -> None:
@@ -155,6 +159,7 @@ class Recorder:
         self.record_questions = record_questions
         self.max_waiting = max_waiting
         self.batch_size = batch_size
+        self.linger = linger
         self.max_backoff = max_backoff
         self.before_write = before_write
         self.stats = RecorderStats()
@@ -295,6 +300,12 @@ class Recorder:
                         self._cond.wait()
                     if not self._queue:
                         return  # stopping, and nothing waits
+                    until = time.monotonic() + self.linger
+                    while len(self._queue) < self.batch_size and not self._stop.is_set():
+                        left = until - time.monotonic()
+                        if left <= 0:
+                            break
+                        self._cond.wait(left)
                     count = min(self.batch_size, len(self._queue))
                     self._inflight = [self._queue.popleft() for _ in range(count)]
                 batch = self._inflight
