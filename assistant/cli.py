@@ -449,7 +449,8 @@ def _format_overview(summary: Overview, days: int) -> str:
     unanswered = summary.unanswered
     lines.append(
         f"Unanswered or answered below confidence {unanswered.below} (last {days} days): "
-        f"{unanswered.questions} questions in {len(unanswered.groups)} groups"
+        f"{unanswered.questions} questions in {unanswered.total_groups} groups"
+        + (f", the {len(unanswered.groups)} most frequent:" if unanswered.groups else "")
     )
     lines += [f"  {g.count:4}  {g.question}" for g in unanswered.groups]
     fb = summary.feedback

@@ -260,6 +260,7 @@ class UnansweredList(BaseModel):
 
     below: float = Field(description="Answers below this confidence count as low-confidence.")
     questions: int = Field(description="Questions considered (abstained or low-confidence).")
+    total_groups: int = Field(description="Groups found; ``groups`` holds the first ``limit``.")
     groups: list[UnansweredGroup]
 
 
@@ -365,7 +366,7 @@ def unanswered(
             )
         )
     result.sort(key=lambda g: (-g.count, -g.last_asked.timestamp()))
-    return UnansweredList(below=below, questions=len(rows), groups=result[:limit])
+    return UnansweredList(below=below, questions=len(rows), total_groups=len(result), groups=result[:limit])
 
 
 # --------------------------------------------------------------------------- feedback

@@ -104,7 +104,8 @@ def test_unanswered_groups_near_duplicates_most_frequent_first(engine: Engine, s
         row("それはどこ？", cited=("sick-child-care",), confidence=0.3, follow_up=True),
     )
     result = queries.unanswered(session, QuestionFilter(), below=0.75)
-    assert result.questions == 7
+    assert result.questions == 7 and result.total_groups == 4
+    assert queries.unanswered(session, QuestionFilter(), below=0.75, limit=1).total_groups == 4
     summary = [(g.count, g.question) for g in result.groups]
     assert summary[0][0] == 3 and "パスポート" in summary[0][1]
     assert summary[1][0] == 2 and "収集日" in summary[1][1]
