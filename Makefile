@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench load eval chromium axe nginx screenshots publish rollback capacity clean
+.PHONY: install model index run test lint bench load eval chromium axe nginx postgres screenshots publish rollback capacity clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -56,7 +56,14 @@ nginx:
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
-test: model chromium axe nginx
+# The store's tests start a real PostgreSQL server themselves (initdb + pg_ctl in a temp folder, on
+# loopback, as an unprivileged user); they need Debian's server binaries, never a running service.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: model chromium axe nginx postgres
 	$(BIN)/python -m pytest
 
 # Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) from the browser test.

@@ -6,6 +6,11 @@ Example::
     uvicorn.run(app, host="127.0.0.1", port=8000)
 
 Tests pass an already loaded :class:`~assistant.answering.service.Assistant` so the model loads once.
+
+The lifespan also opens the store (``assistant.store``): it migrates the schema (a database
+newer than the code stops the start; one that cannot be reached only degrades it), starts the
+recorder and the daily purge, and keeps conversations in the database so any worker continues
+any conversation. On exit it writes what waits to be recorded.
 """
 
 from __future__ import annotations
@@ -21,10 +26,15 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.live import watch_index
 from api.responses import document_validation_errors
-from api.routes import ask, health, projects, widget
+from api.routes import admin, ask, feedback, health, projects, widget
 from assistant import __version__
 from assistant.answering.service import Assistant
+from assistant.answering.sessions import MemoryConversations
 from assistant.config import Settings, get_settings
+from assistant.store import logs
+from assistant.store.runtime import Store
+
+PURGE_EVERY_SECONDS = 24 * 3600
 
 
 def create_app(
@@ -40,14 +50,27 @@ def create_app(
     on SIGTERM (``api/server.py``): ``/readyz`` then reports not ready.
     """
     settings = settings or get_settings()
+    logs.install()  # personal data masked in every log line from here on
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = assistant or Assistant.load(settings)
-        loaded.warm_up()
-        app.state.assistant = loaded
-        async with watch_index(app.state, settings):
-            yield
+        store = Store(settings)
+        store.migrate_or_degrade()
+        store.start(purge_every=PURGE_EVERY_SECONDS)
+        app.state.store = store
+        try:
+            if assistant is None:
+                loaded = Assistant.load(settings)
+                # Conversations in the database: the next turn may reach another worker or replica.
+                loaded.conversations = store.conversations(MemoryConversations(ttl=settings.session_ttl_seconds))
+            else:
+                loaded = assistant
+            loaded.warm_up()
+            app.state.assistant = loaded
+            async with watch_index(app.state, settings):
+                yield
+        finally:
+            store.close()
 
     app = FastAPI(
         title="富岡甘楽 joint-services assistant",
@@ -73,9 +96,11 @@ def create_app(
         )
     install_error_handlers(app)
     app.include_router(ask.router)
+    app.include_router(feedback.router)
     app.include_router(projects.router)
     app.include_router(health.router)
     app.include_router(widget.router)
+    app.include_router(admin.router)
     document_validation_errors(app)
     ask.document_limits(app, settings)
     return app

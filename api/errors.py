@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from assistant.errors import IndexError_, NotFoundError, QuestionError
+from assistant.errors import IndexError_, NotFoundError, QuestionError, StoreUnavailableError
 
 log = logging.getLogger("assistant.api")
 
@@ -94,6 +94,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _index(request: Request, exc: IndexError_) -> JSONResponse:
         return error(503, "not_ready", str(exc))
 
+    @app.exception_handler(StoreUnavailableError)
+    async def _store(request: Request, exc: StoreUnavailableError) -> JSONResponse:
+        return error(503, "store_unavailable", f"{exc}; try again shortly")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         status = exc.status_code
@@ -103,6 +107,8 @@ def install_error_handlers(app: FastAPI) -> None:
             allowed = _allowed_methods(request) or (exc.headers or {}).get("Allow", "")
             message = f"{request.method} is not allowed here; use {allowed}"
             return error(405, "method_not_allowed", message, headers={"Allow": allowed})
+        if status in (401, 403):
+            return error(status, "unauthorized" if status == 401 else "forbidden", str(exc.detail), headers=exc.headers)
         if status == 413:
             return error(413, "body_too_large", str(exc.detail))
         if status == 400 and exc.__cause__ is not None:

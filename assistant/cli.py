@@ -11,7 +11,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -19,6 +19,9 @@ from pydantic import ValidationError
 from assistant.config import Settings, describe_settings_error, get_settings
 from assistant.corpus import load_corpus
 from assistant.errors import AssistantError, CorpusError
+
+if TYPE_CHECKING:
+    from assistant.store.queries import Counts, Overview
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,9 +32,11 @@ app = typer.Typer(
 corpus_app = typer.Typer(no_args_is_help=True, help="Check and list the corpus of joint projects.")
 model_app = typer.Typer(no_args_is_help=True, help="Build, locate and verify the embedding model.")
 index_app = typer.Typer(no_args_is_help=True, help="Build the search index (`assistant publish` adds the gate).")
+db_app = typer.Typer(no_args_is_help=True, help="The database of questions, feedback and conversations.")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(model_app, name="model")
 app.add_typer(index_app, name="index")
+app.add_typer(db_app, name="db")
 
 
 CorpusPath = Annotated[Path | None, typer.Option("--path", help="Corpus folder (default: the configured one).")]
@@ -256,15 +261,39 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, as a resident would type it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the same JSON as POST /v1/ask.")] = False,
     session: Annotated[str | None, typer.Option("--session", help="Session id for follow-ups.")] = None,
+    town: Annotated[str | None, typer.Option("--town", help="The resident's town, as /v1/ask's `town`.")] = None,
 ) -> None:
-    """Answer one question, exactly as the API does."""
+    """Answer one question, exactly as the API does (and record it, masked, with channel cli)."""
     from assistant.answering.service import Assistant
+    from assistant.answering.sessions import MemoryConversations
     from assistant.answering.validation import validate_question, validate_session_id
+    from assistant.errors import StoreUnavailableError
+    from assistant.store.runtime import Store
 
     settings = _settings()
     validate_question(question, settings.max_question_chars)  # a bad question fails before the model loads
     validate_session_id(session)
-    result = Assistant.load(settings).ask(question, session_id=session)
+    assistant = Assistant.load(settings)
+    store = Store(settings)
+    recording = False
+    try:
+        store.migrate()
+    except StoreUnavailableError as exc:
+        typer.echo(f"warning: answering without the record: {exc}", err=True)
+    else:
+        # In the database, so `--session` follow-ups continue across separate `assistant ask` runs.
+        assistant.conversations = store.conversations(MemoryConversations(ttl=settings.session_ttl_seconds))
+        store.start()
+        recording = True
+    try:
+        result = assistant.ask(question, session_id=session, town=town)
+        if recording:
+            store.recorder.record_answer(
+                result, question=question, channel="cli", session_id=session, latency_ms=result.elapsed_ms
+            )
+    finally:
+        if store.close(timeout=5):
+            typer.echo("warning: the question could not be recorded: the database is unavailable", err=True)
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
@@ -296,8 +325,16 @@ def serve(
     from assistant.model.backends import choose_backend
     from assistant.search.index import fresh_version
     from assistant.search.params import load_params
+    from assistant.store.runtime import Store
 
     settings = _settings()
+    # Before the workers start: a database newer than this code stops here with a message, and the
+    # schema is migrated once rather than by every worker at the same moment.
+    store = Store(settings)
+    try:
+        store.migrate_or_degrade()
+    finally:
+        store.close()
     load_params(settings.retrieval_params)  # no server on parameters nobody measured
     backend = choose_backend(settings).label
     _, manifest = fresh_version(settings.index_dir, corpus_digest=None, model=settings.model_spec, backend=backend)
@@ -510,8 +547,99 @@ def capacity_command(
     typer.echo(text)
 
 
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to this version (the server also does it on start)."""
+    from assistant.store.runtime import Store
+
+    store = Store(_settings())
+    try:
+        result = store.migrate()
+    finally:
+        store.close()
+    if result.before == result.after:
+        typer.echo(f"database {store.description}: already at revision {result.after} (newest)")
+    else:
+        typer.echo(f"database {store.description}: {result.before or 'empty'} -> {result.after}")
+
+
+@app.command("purge")
+def purge_command() -> None:
+    """Delete records older than ASSISTANT_RETENTION_DAYS and expired conversations (the server does it daily)."""
+    from assistant.store.runtime import Store
+
+    settings = _settings()
+    store = Store(settings)
+    try:
+        counts = store.purge()
+    finally:
+        store.close()
+    typer.echo(f"{counts.summary()} (retention {settings.retention_days} days, {store.description})")
+
+
+@app.command("report")
+def report_command(
+    days: Annotated[int, typer.Option(min=1, max=366, help="The 'week' window, in days.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (as GET /admin/summary).")] = False,
+    top: Annotated[int, typer.Option(min=1, help="How many unanswered groups and unhelpful answers.")] = 10,
+) -> None:
+    """The staff summary: today's and the week's questions by channel and language, unanswered, feedback."""
+    from assistant.store import queries
+    from assistant.store.runtime import Store
+
+    store = Store(_settings())
+    try:
+        store.migrate()
+        with store.session() as session:
+            summary = queries.overview(session, below=queries.LOW_CONFIDENCE, days=days, top=top)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(summary.model_dump_json(indent=2))
+        return
+    typer.echo(_format_overview(summary, days))
+
+
+def _format_overview(summary: Overview, days: int) -> str:
+    from assistant.store.queries import JST
+
+    def counts(title: str, c: Counts) -> list[str]:
+        since = c.since.astimezone(JST).strftime("%Y-%m-%d")
+        lines = [f"{title} (since {since} JST): {c.total} questions, {c.abstained} unanswered"]
+        if c.total:
+            lines.append("  by channel:  " + ", ".join(f"{k} {v}" for k, v in c.by_channel.items()))
+            lines.append("  by language: " + ", ".join(f"{k} {v}" for k, v in c.by_lang.items()))
+        return lines
+
+    lines = counts("Today", summary.today) + counts(f"Last {days} days", summary.week)
+    unanswered = summary.unanswered
+    lines.append(
+        f"Unanswered or answered below confidence {unanswered.below} (last {days} days): "
+        f"{unanswered.questions} questions in {unanswered.total_groups} groups"
+        + (f", the {len(unanswered.groups)} most frequent:" if unanswered.groups else "")
+    )
+    lines += [f"  {g.count:4}  {g.question}" for g in unanswered.groups]
+    fb = summary.feedback
+    lines.append(f"Feedback (last {days} days): {fb.votes} votes, {fb.helpful} helpful, {fb.unhelpful} unhelpful")
+    if summary.feedback.by_project:
+        lines.append(f"  {'project':34} {'questions':>9} {'helpful':>8} {'unhelpful':>10}")
+        for p in summary.feedback.by_project:
+            name = p.project_id or "(abstained)"
+            lines.append(f"  {name:34} {p.questions:9} {p.helpful:8} {p.unhelpful:10}")
+    if fb.unhelpful_answers:
+        lines.append("  Unhelpful answers:")
+        for a in fb.unhelpful_answers:
+            cited = a.project_id or "(abstained)"
+            comment = f"  — {a.comment}" if a.comment else ""
+            lines.append(f"    {a.question}  → {cited}{comment}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Entry point of the console script: run the app, turning our errors into messages."""
+    from assistant.store import logs
+
+    logs.install()  # personal data masked in every log line the CLI emits
     try:
         app()
     except AssistantError as exc:

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="Bearer key of the staff page and /admin routes; unset, they answer 403."
     )
+    record_questions: bool = Field(
+        default=True, description="Record every answered question (masked); false only to measure its cost."
+    )
 
     # --- channels
     line_channel_secret: SecretStr | None = None

@@ -60,3 +60,19 @@ class QuestionError(AssistantError):
 
 class NotFoundError(AssistantError):
     """Raised when a requested project (or other record) does not exist."""
+
+
+class StoreError(AssistantError):
+    """Raised when the store (the database of questions, feedback and conversations) cannot be used."""
+
+
+class StoreUnavailableError(StoreError):
+    """Raised when the database cannot be reached (or stays locked) for something that needs it now.
+
+    Answering never raises it: recording waits and retries, conversations fall back to memory.
+    Feedback, the admin routes and the CLI's ``db``, ``purge`` and ``report`` commands do.
+    """
+
+
+class StoreVersionError(StoreError):
+    """Raised when the database's schema revision is unknown to this code (a newer version migrated it)."""

@@ -86,10 +86,14 @@ def minilm_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # type: ignore[no-untyped-def]
-    """Settings pointing at a session-wide temp index folder (the real corpus, the real model)."""
+    """Settings pointing at session-wide temp index and data folders (the real corpus, the real model)."""
     from assistant.config import Settings
 
-    return Settings(index_dir=tmp_path_factory.mktemp("index"), embedding_model=str(model_dir))
+    return Settings(
+        index_dir=tmp_path_factory.mktemp("index"),
+        data_dir=tmp_path_factory.mktemp("data"),
+        embedding_model=str(model_dir),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,19 @@
-"""``POST /v1/ask``: a question in, an answer with citations out."""
+"""``POST /v1/ask``: a question in, an answer with citations out (and recorded, masked, off the request path)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep
 from api.responses import BODY_ERRORS, error_responses
-from assistant.answering.service import AskResult
+from assistant.answering.service import AskResult, Assistant
 from assistant.answering.validation import VISIBLE_PATTERN
 from assistant.config import Settings
+from assistant.store.runtime import Store
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
@@ -37,6 +38,35 @@ class AskRequest(BaseModel):
         max_length=128,
         description="Opaque conversation id; follow-ups in it resolve to earlier projects.",
     )
+    town: StrictStr | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "The resident's town when the channel knows it (a town selector, a LINE quick reply): 富岡市, "
+            "下仁田町, 南牧村 or 甘楽町, by any of their names, kana or romaji readings (Tomioka, Shimonita, "
+            "Nanmoku, Kanra). Any other place is taken as outside the zone. A town the question itself "
+            "states as home wins."
+        ),
+        examples=["下仁田町"],
+    )
+
+
+ChannelHeader = Annotated[
+    Literal["api", "widget"],
+    Header(
+        alias="X-Assistant-Channel",
+        description="Where the question was asked, for the record: `widget` from the website widget, else `api`.",
+    ),
+]
+
+
+def _answer(assistant: Assistant, store: Store | None, body: AskRequest, channel: str) -> AskResult:
+    result = assistant.ask(body.question, body.session_id, town=body.town)
+    if store is not None:
+        store.recorder.record_answer(
+            result, question=body.question, channel=channel, session_id=body.session_id, latency_ms=result.elapsed_ms
+        )
+    return result
 
 
 @router.post(
@@ -45,9 +75,10 @@ class AskRequest(BaseModel):
     summary="Answer a question, citing the joint project it comes from",
     responses=error_responses(*BODY_ERRORS, 503),
 )
-async def ask(body: AskRequest, assistant: AssistantDep) -> AskResult:
+async def ask(body: AskRequest, assistant: AssistantDep, request: Request, channel: ChannelHeader = "api") -> AskResult:
     """Answer a question from the corpus: the right joint project with citations, or an honest abstention."""
-    return await run_in_threadpool(assistant.ask, body.question, body.session_id)
+    store: Store | None = getattr(request.app.state, "store", None)
+    return await run_in_threadpool(_answer, assistant, store, body, channel)
 
 
 def document_limits(app: FastAPI, settings: Settings) -> None:

@@ -17,6 +17,17 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class StoreStatus(BaseModel):
+    """The record's database: degraded still answers (records wait, conversations use memory)."""
+
+    status: Literal["ok", "degraded"]
+    database: str = Field(description="sqlite or postgresql.")
+    problems: dict[str, str] = Field(description="What fails, by part of the store, while degraded.")
+    waiting: int = Field(description="Records waiting to be written.")
+    dropped: int = Field(description="Records dropped because too many waited.")
+    recording: bool = Field(description="Whether questions are recorded (ASSISTANT_RECORD_QUESTIONS).")
+
+
 class Ready(BaseModel):
     """The assistant can answer, from this index version and model."""
 
@@ -25,10 +36,7 @@ class Ready(BaseModel):
     model: str
     backend: str = Field(description="The embedding backend: onnx, onnx-int8 or torch.")
     projects: int
-    store: Literal["ok", "degraded"] | None = Field(
-        default=None,
-        description="Whether the database works; degraded still answers (records wait, conversations use memory).",
-    )
+    store: StoreStatus | None = Field(default=None, description="Whether the database works.")
 
 
 class NotReady(BaseModel):
@@ -67,5 +75,5 @@ def readyz(request: Request) -> Ready | JSONResponse:
         model=manifest.model,
         backend=manifest.backend_label,
         projects=manifest.projects,
-        store=store.status() if store is not None else None,
+        store=StoreStatus(**store.status()) if store is not None else None,
     )

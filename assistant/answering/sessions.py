@@ -6,8 +6,10 @@ and the resident's town once known) so the follow-up resolves to them.
 
 :class:`ConversationStore` is the seam: the service reads a :class:`Conversation` before it
 answers and writes the updated one after. :class:`MemoryConversations` keeps them in this
-process (the CLI, the eval, tests); ``assistant.store.conversations`` keeps them in the
-database, so any worker or replica continues any conversation.
+process (the eval, tests, and the fallback while the database fails);
+``assistant.store.conversations.SqlConversations`` keeps them in the database, so any worker
+or replica continues any conversation. :class:`Conversation` itself lives in the store (the
+store imports nothing from answering) and is re-exported here.
 
 Only project ids, the answer language and the town are kept, never the residents' words.
 """
@@ -18,33 +20,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Protocol
 
+from assistant.store.conversations import Conversation
 
-@dataclass(frozen=True)
-class Conversation:
-    """What one session's earlier turns established."""
-
-    projects: list[str] = field(default_factory=list)
-    """Project ids cited in the last turns, most recent first."""
-    lang: str = ""
-    """The language of the last answer."""
-    town: str | None = None
-    """The member municipality the resident said they live in, once known."""
-    turns: int = 0
-    """How many questions the session has asked."""
-
-    def after(self, cited: list[str], lang: str, town: str | None, *, keep: int) -> Conversation:
-        """The conversation after one more answer citing ``cited`` (the first is the main one)."""
-        merged = [*cited, *(p for p in self.projects if p not in cited)] if cited else list(self.projects)
-        return replace(
-            self,
-            projects=merged[:keep],
-            lang=lang or self.lang,
-            town=town or self.town,
-            turns=self.turns + 1,
-        )
+__all__ = ["Conversation", "ConversationStore", "MemoryConversations"]
 
 
 class ConversationStore(Protocol):
