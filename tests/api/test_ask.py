@@ -26,9 +26,9 @@ def ask(client: TestClient, question: object, session_id: str | None = None) -> 
         ("みずが でなく なったら どう なりますか", "water-emergency-aid", "ja-easy"),
         ("where can I get sick-child care?", "sick-child-care", "en"),
         ("Is there a shared taxi that runs between the towns?", "shared-taxi", "en"),
-        ("Con tôi bị sốt, không thể đi nhà trẻ. Tôi có thể gửi cháu ở đâu?", "sick-child-care", "en"),
-        ("Quero aprender língua de sinais. Tem curso?", "sign-language-training", "en"),
-        ("我想学手语，有没有课程？", "sign-language-training", "en"),
+        ("Con tôi bị sốt, không thể đi nhà trẻ. Tôi có thể gửi cháu ở đâu?", "sick-child-care", "vi"),
+        ("Quero aprender língua de sinais. Tem curso?", "sign-language-training", "pt"),
+        ("我想学手语，有没有课程？", "sign-language-training", "zh"),
     ],
 )
 def test_questions_in_each_language_reach_the_right_project(
