@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,6 +111,11 @@ class Cues(_Text):
     """Words for the joint projects or services themselves."""
     usable: list[str] = Field(min_length=1)
     """"Can use", "available to": with the resident's town known, "what can I use?" lists that town's projects."""
+    aspects: dict[Literal["contact", "cost", "apply", "when", "where", "who"], list[str]] = Field(default_factory=dict)
+    """Words asking one aspect of a project (where, who, when, cost, contact, how to apply); Japanese
+    and English ones are patterns in ``answering/intents.py``."""
+    refers: list[str] = Field(default_factory=list)
+    """Words pointing back at what was said before ("that", "there"), counted in short questions only."""
 
 
 class ProjectText(_Text):

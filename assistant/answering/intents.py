@@ -79,8 +79,10 @@ _ASPECTS: list[tuple[Aspect, re.Pattern[str]]] = [
 # "Can I use it?": a question about whether the resident may use a service (not how a service works).
 _ELIGIBILITY = re.compile(
     r"(使え|つかえ|利用でき|りようでき|参加でき|さんかでき|預けられ|あずけられ|受けられ|うけられ|申し込め|もうしこめ|"
-    r"登録でき|入れ|使っても|利用して(も)?いい|対象)(ます|る|ない|ません)?(か|の|\?|？|$)|"
+    r"登録でき|入れ|使っても|利用して(も)?いい|対象|対象にな(り|る|ってい))(ます|る|ない|ません)?(か|の|\?|？|$)|"
     r"\b(can i|could i|may i|can we|can my|am i eligible|are we eligible|is it open to|available to)\b|"
+    r"\bapply to (me|us)\b|"
+    r"(能|可以)(用|使用|参加|利用)吗|"
     r"¿puedo|\bposso\b|\bpodemos\b|có thể .*không|\bbisa\b|\bboleh\b|\bpwede\b|\bmaaari\b"
 )
 
@@ -157,9 +159,50 @@ def refers_back(question: str) -> bool:
 
 
 def aspect(question: str) -> Aspect | None:
-    """The first aspect the question asks about, or None."""
+    """The first aspect a Japanese or English question asks about, or None (:class:`TurnCues`: any language)."""
     text = normalize(question)
     for name, pattern in _ASPECTS:
         if pattern.search(text):
             return name
     return None
+
+
+# Pointing-back words of other languages count only in a short question, like English pronouns:
+# up to this many words, or characters where words are not separated by spaces (中文, ภาษาไทย).
+_SHORT_UNSPACED_CHARS = 24
+
+
+class TurnCues:
+    """What a question asks and whether it points back, in every answer language.
+
+    Japanese and English use the patterns of this module; the other languages the words of their
+    language files (``cues.aspects`` and ``cues.refers``), so 「Hanggang anong oras po bukas?」 asks
+    *when* as 「何時まで開いてる？」 does.
+    """
+
+    def __init__(self, packs: Iterable[LanguagePack]) -> None:
+        packs = list(packs)
+        self._aspects = [
+            (name, _words([w for p in packs for w in p.cues.aspects.get(name, [])])) for name, _ in _ASPECTS
+        ]
+        self._refers = _words([w for p in packs for w in p.cues.refers])
+
+    def aspect(self, question: str) -> Aspect | None:
+        """The first aspect the question asks about, or None."""
+        found = aspect(question)
+        if found is not None:
+            return found
+        text = normalize(question)
+        for name, pattern in self._aspects:
+            if pattern.search(text):
+                return name
+        return None
+
+    def refers_back(self, question: str) -> bool:
+        """Whether the question points at something said before (それ, there, đó, 那个 …)."""
+        if refers_back(question):
+            return True
+        text = normalize(question)
+        words = text.split()
+        short = len(words) <= _SHORT_ENGLISH_WORDS if len(words) > 1 else len(text) <= _SHORT_UNSPACED_CHARS
+        return short and bool(self._refers.search(text))

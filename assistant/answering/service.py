@@ -19,11 +19,13 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, Field
 
 from assistant.answering import answers
 from assistant.answering.answers import Citation, ResidentTown
-from assistant.answering.intents import ListCues, asks_eligibility, aspect, refers_back
+from assistant.answering.intents import ListCues, TurnCues, asks_eligibility
 from assistant.answering.language import Language, detect
 from assistant.answering.names import ProjectNames
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
@@ -180,6 +182,7 @@ class Assistant:
         self._categories = self._category_terms()
         self.towns = TownFinder(corpus.zone)
         self.list_cues = ListCues(corpus.languages.values())
+        self.turn_cues = TurnCues(corpus.languages.values())
         self.names = ProjectNames(corpus, index.project_ids)
 
     @classmethod
@@ -255,11 +258,12 @@ class Assistant:
         named_town = self.towns.resident(text) or self.towns.resident(query)
         resident = stated or self.towns.parse(town) or self.towns.parse(conversation.town) or named_town
         stated = stated or named_town
-        asked = aspect(text) or aspect(query)
+        asked = self.turn_cues.aspect(text) or self.turn_cues.aspect(query)
         previous = self._position.get(conversation.projects[0]) if conversation.projects else None
         context = f"{self._projects[previous].name} {query}" if previous is not None else None
-        evidence = self.evidence(query, japanese=language.answer in ("ja", "ja-easy"), context=context)
-        decision = self._decide(text, query, evidence, previous, asked, stated, resident)
+        japanese = language.answer in ("ja", "ja-easy")
+        evidence = self.evidence(query, japanese=japanese, context=context)
+        decision = self._decide(text, query, evidence, previous, asked, stated, resident, japanese)
 
         lang = self._answer_language(text, language, conversation, decision.follow_up)
         retrieval, confidence = evidence.main(self.params.threshold)
@@ -349,6 +353,7 @@ class Assistant:
         asked: str | None,
         stated: ResidentTown | None,
         resident: ResidentTown | None,
+        japanese: bool,
     ) -> _Decision:
         params = self.params
         retrieval, confidence = evidence.main(self.params.threshold)
@@ -369,7 +374,14 @@ class Assistant:
             if not covering:
                 return _Decision([], abstained=True)
             return _Decision(covering, abstained=False, list_answer=True, grouped=True)
-        if previous is not None and not listing and self._follows(text, evidence, previous, asked):
+        if (
+            previous is not None
+            and not listing
+            and not named
+            and self._asks_for_own_town(text, query, retrieval, stated, previous, japanese)
+        ):
+            return _Decision([previous], abstained=False, follow_up=True)
+        if previous is not None and not listing and self._follows(text, query, evidence, previous, asked):
             return _Decision([previous], abstained=False, follow_up=True)
         if listing and (confident or named):
             return _Decision(self._list_projects(named, retrieval), abstained=False, list_answer=True)
@@ -400,7 +412,42 @@ class Assistant:
                 return True
         return False
 
-    def _follows(self, text: str, evidence: Evidence, previous: int, asked: str | None) -> bool:
+    def _asks_for_own_town(
+        self, text: str, query: str, retrieval: Retrieval, stated: ResidentTown | None, previous: int, japanese: bool
+    ) -> bool:
+        """「うちは下仁田町なんですが、対象になりますか？」: in a conversation, the resident names their town and
+        asks whether they may use, naming no project, and without the town's name the question has no
+        topic of its own: the subject elided is the conversation's project. (The town's name alone would
+        pull it to a project that names towns, like the shared taxi.)"""
+        if stated is None or (retrieval.named is not None and retrieval.named.any()):
+            return False
+        forms = list(dict.fromkeys([text, query]))
+        if not any(asks_eligibility(form) or self.list_cues.read(form).usable for form in forms):
+            return False
+        bare = self.towns.without(query)
+        if not bare.strip():
+            return True
+        alone, confidence = self.evidence(bare, japanese=japanese).main(self.params.threshold)
+        return confidence < self.params.threshold or alone.order[0] == previous
+
+    def follow_signals(
+        self, text: str, query: str, evidence: Evidence, previous: int, asked: str | None
+    ) -> npt.NDArray[np.float64]:
+        """The follow-up model's features for one turn (:func:`~assistant.search.confidence.follow_features`);
+        ``assistant tune`` fits the model on exactly these."""
+        assert evidence.context is not None
+        retrieval, confidence = evidence.main(self.params.threshold)
+        return follow_features(
+            retrieval,
+            confidence,
+            *evidence.context,
+            previous,
+            refers=self.turn_cues.refers_back(text),
+            aspect=asked is not None,
+            length=len(text),
+        )
+
+    def _follows(self, text: str, query: str, evidence: Evidence, previous: int, asked: str | None) -> bool:
         """Whether the question depends on the conversation's project rather than standing on its own.
 
         Decided from the retrieval evidence (:func:`~assistant.search.confidence.follow_features`): the
@@ -415,18 +462,9 @@ class Assistant:
         model = self.params.follow_up
         if model is None:  # untuned: the same evidence, read by hand
             if confidence >= self.params.threshold:
-                return retrieval.order[0] == previous and (refers_back(text) or asked is not None)
+                return retrieval.order[0] == previous and (self.turn_cues.refers_back(text) or asked is not None)
             return context.order[0] == previous and with_context >= self.params.threshold
-        x = follow_features(
-            retrieval,
-            confidence,
-            context,
-            with_context,
-            previous,
-            refers=refers_back(text),
-            aspect=asked is not None,
-            length=len(text),
-        )
+        x = self.follow_signals(text, query, evidence, previous, asked)
         return model.probability(x) >= self.params.follow_threshold
 
     def _about_elsewhere(self, text: str, stated: ResidentTown | None) -> bool:

@@ -97,6 +97,13 @@ class TownFinder:
             normalize(n): town.name for town in zone.towns for n in [town.name, *town.kana, *town.latin, *town.other]
         }
 
+    def without(self, text: str) -> str:
+        """The question with every member town and district it names taken out (normalized)."""
+        question = normalize(text)
+        for _, spelled, districts in self._forms:
+            question = districts.sub(" ", spelled.sub(" ", question))
+        return " ".join(question.split())
+
     def parse(self, value: str | None) -> ResidentTown | None:
         """A town given by a channel (``/v1/ask``'s ``town``): a member by any of its names, else outside."""
         if value is None or not value.strip():

@@ -30,11 +30,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assistant.answering.intents import aspect, refers_back
 from assistant.answering.language import detect
 from assistant.answering.service import Assistant, sentences
 from assistant.evaluation.questions import EvalQuestion
-from assistant.search.confidence import FOLLOW_FEATURES, features, fit_logistic, follow_features
+from assistant.search.confidence import FOLLOW_FEATURES, features, fit_logistic
 from assistant.search.params import RetrievalParams
 from assistant.search.retrievers import Fusion, Retrieval
 
@@ -236,18 +235,8 @@ def _follow_model(assistant: Assistant, questions: list[EvalQuestion]) -> tuple[
         context = f"{assistant.corpus.projects[previous_id].name} {query}"
         evidence = assistant.evidence(query, japanese=japanese, context=context)
         assert evidence.context is not None
-        retrieval, confidence = evidence.main(assistant.params.threshold)
-        rows.append(
-            follow_features(
-                retrieval,
-                confidence,
-                *evidence.context,
-                previous,
-                refers=refers_back(turn.question),
-                aspect=(aspect(turn.question) or aspect(query)) is not None,
-                length=len(turn.question),
-            )
-        )
+        asked = assistant.turn_cues.aspect(turn.question) or assistant.turn_cues.aspect(query)
+        rows.append(assistant.follow_signals(turn.question, query, evidence, previous, asked))
         labels.append(1.0 if turn.expected[:1] == [previous_id] else 0.0)
     if len(set(labels)) < 2:
         return None, {"follow_turns": len(labels)}
