@@ -116,6 +116,8 @@ class Cues(_Text):
     and English ones are patterns in ``answering/intents.py``."""
     refers: list[str] = Field(default_factory=list)
     """Words pointing back at what was said before ("that", "there"), counted in short questions only."""
+    returns: list[str] = Field(default_factory=list)
+    """Words going back to something said earlier in the conversation ("back to", "earlier", 「さっきの」)."""
 
 
 class ProjectText(_Text):

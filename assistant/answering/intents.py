@@ -167,6 +167,13 @@ def aspect(question: str) -> Aspect | None:
     return None
 
 
+# Going back to an earlier topic of the conversation (other languages: ``cues.returns``).
+_RETURNS = re.compile(
+    r"さっき|先ほど|先程|前の話|最初の|はじめの|(話|件|ほう|方)に(戻|もど)|(戻|もど)(る|って|り)けど|"
+    r"\b(back to|go back|going back|earlier|the first (one|thing)|you mentioned)\b"
+)
+
+
 # Pointing-back words of other languages count only in a short question, like English pronouns:
 # up to this many words, or characters where words are not separated by spaces (中文, ภาษาไทย).
 _SHORT_UNSPACED_CHARS = 24
@@ -186,6 +193,7 @@ class TurnCues:
             (name, _words([w for p in packs for w in p.cues.aspects.get(name, [])])) for name, _ in _ASPECTS
         ]
         self._refers = _words([w for p in packs for w in p.cues.refers])
+        self._returns = _words([w for p in packs for w in p.cues.returns])
 
     def aspect(self, question: str) -> Aspect | None:
         """The first aspect the question asks about, or None."""
@@ -197,6 +205,11 @@ class TurnCues:
             if pattern.search(text):
                 return name
         return None
+
+    def returns(self, question: str) -> bool:
+        """Whether the question goes back to an earlier topic (「さっきの…」, "back to", 「아까」)."""
+        text = normalize(question)
+        return bool(_RETURNS.search(text) or self._returns.search(text))
 
     def refers_back(self, question: str) -> bool:
         """Whether the question points at something said before (それ, there, đó, 那个 …)."""

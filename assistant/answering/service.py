@@ -260,10 +260,13 @@ class Assistant:
         stated = stated or named_town
         asked = self.turn_cues.aspect(text) or self.turn_cues.aspect(query)
         previous = self._position.get(conversation.projects[0]) if conversation.projects else None
+        earlier = [self._position[p] for p in conversation.projects[1:] if p in self._position]
         context = f"{self._projects[previous].name} {query}" if previous is not None else None
         japanese = language.answer in ("ja", "ja-easy")
         evidence = self.evidence(query, japanese=japanese, context=context)
         decision = self._decide(text, query, evidence, previous, asked, stated, resident, japanese)
+        if not decision.list_answer:
+            decision = self._returning(text, query, evidence, earlier) or decision
 
         lang = self._answer_language(text, language, conversation, decision.follow_up)
         retrieval, confidence = evidence.main(self.params.threshold)
@@ -446,6 +449,15 @@ class Assistant:
             aspect=asked is not None,
             length=len(text),
         )
+
+    def _returning(self, text: str, query: str, evidence: Evidence, earlier: list[int]) -> _Decision | None:
+        """「さっきのシステムの話に戻るけど…」: a turn that goes back to an earlier topic of the conversation
+        resolves to the earlier project it is closest to: going back means one of them."""
+        if not earlier or not (self.turn_cues.returns(text) or self.turn_cues.returns(query)):
+            return None
+        retrieval, _ = evidence.main(self.params.threshold)
+        best = max(earlier, key=lambda i: float(retrieval.fused[i]))
+        return _Decision([best], abstained=False, follow_up=True)
 
     def _follows(self, text: str, query: str, evidence: Evidence, previous: int, asked: str | None) -> bool:
         """Whether the question depends on the conversation's project rather than standing on its own.
