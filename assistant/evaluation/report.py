@@ -246,7 +246,7 @@ def _context(
 # --------------------------------------------------------------------------- rendering
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+_MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
 
 
 def _md_text(value: object) -> str:
