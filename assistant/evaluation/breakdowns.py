@@ -6,7 +6,7 @@ report never states a figure or a coverage that the data does not hold.
 - :func:`by_kind`, :func:`by_lang`, :func:`by_turn`: counts of right answers in each group;
 - :func:`translations`: for each project, which answer languages give it curated text;
 - :func:`probe_towns`: for each project and member town, what the assistant says about coverage,
-  beside the corpus's ``covers``.
+  beside the corpus's ``covers``; :func:`town_questions`: how the eval set's own town questions fared.
 
 Example::
 
@@ -205,6 +205,20 @@ class TownRow:
     question: str
     covers: list[str]
     cells: list[TownCell]
+
+
+def town_questions(outcomes: list[Outcome]) -> dict[tuple[str, str], tuple[int, int]]:
+    """The eval set's own town questions by (first expected project, town): (right, asked).
+
+    Right means the right project first with the right coverage statement (:attr:`Outcome.coverage_ok`).
+    """
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
+    for outcome in outcomes:
+        q = outcome.question
+        if q.in_scope and q.town is not None and q.covers_town is not None:
+            right, asked = counts.get((q.expected[0], q.town), (0, 0))
+            counts[(q.expected[0], q.town)] = (right + outcome.coverage_ok, asked + 1)
+    return counts
 
 
 def probe_question(project: Project) -> str:

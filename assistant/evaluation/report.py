@@ -30,7 +30,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from assistant.corpus import Corpus
-from assistant.evaluation.breakdowns import Group, TownRow, by_kind, by_lang, by_turn, translations
+from assistant.evaluation.breakdowns import Group, TownRow, by_kind, by_lang, by_turn, town_questions, translations
 from assistant.evaluation.metrics import Metrics, Outcome, failures
 from assistant.languages import LANGUAGES
 
@@ -240,6 +240,7 @@ def _context(
         "towns": towns,
         "members": corpus.zone.members if corpus is not None else [c.town for c in towns[0].cells] if towns else [],
         "disagreements": sum(not c.agrees for row in towns or [] for c in row.cells),
+        "eval_towns": town_questions(runs[0].outcomes) if runs else {},
     }
 
 

@@ -12,11 +12,13 @@ from assistant.answering.answers import ResidentTown, citation, list_answer, pro
 from assistant.answering.service import AskResult, Assistant
 from assistant.corpus import Corpus, load_corpus
 from assistant.evaluation.breakdowns import (
+    TownRow,
     by_kind,
     by_lang,
     by_turn,
     probe_towns,
     town_cell,
+    town_questions,
     translations,
 )
 from assistant.evaluation.metrics import Outcome, compute_metrics
@@ -199,8 +201,6 @@ def test_town_table_agrees_with_a_right_answer_and_flags_a_planted_disagreement(
 
 
 def test_town_table_in_the_report_marks_disagreements(corpus: Corpus) -> None:
-    from assistant.evaluation.breakdowns import TownRow
-
     bulky = corpus.projects["bulky-waste"]
     planted = bulky.model_copy(update={"covers": list(corpus.zone.members)})
     planted_corpus = dataclasses.replace(corpus, projects={**corpus.projects, "bulky-waste": planted})
@@ -235,3 +235,23 @@ def test_town_probe_asks_every_project_for_every_member_town(assistant: Assistan
     assert partial, "the corpus has projects that cover only some towns"
     for row in partial:
         assert all(c.agrees for c in row.cells), row
+
+
+def test_town_table_shows_how_the_eval_sets_town_questions_fared(corpus: Corpus) -> None:
+    def asked(qid: str, said: bool | None) -> Outcome:
+        question = EvalQuestion(
+            id=qid, question=qid, expected=["bulky-waste"], lang="ja", kind="town", town="下仁田町", covers_town=False
+        )
+        return Outcome(question, ["bulky-waste"], ["bulky-waste"], False, 0.9, False, 5.0, "ja", covers_town=said)
+
+    outcomes = [asked("t1", False), asked("t2", True), asked("t3", None), *SYNTHETIC]
+    assert town_questions(outcomes) == {("bulky-waste", "下仁田町"): (1, 3)}
+    bulky = corpus.projects["bulky-waste"]
+    cells = [town_cell(corpus, bulky, town, _answer(corpus, ["bulky-waste"], town)) for town in corpus.zone.members]
+    rows = [TownRow(bulky.id, bulky.name, bulky.name, bulky.covers, cells)]
+    page = render_html([_run(outcomes)], title="Eval", meta={}, corpus=corpus, towns=rows)
+    table = page.split('<table class="towns">')[1].split("</table>")[0]
+    assert table.count("data-eval=") == 1 and '<span class="bad" data-eval="1/3">eval 1/3</span>' in table
+    assert "0 disagreements with the corpus" in page
+    markdown = render_markdown([_run(outcomes)], title="Eval", meta={}, corpus=corpus, towns=rows)
+    assert "✗ → ✗ / ✗; eval 1/3 |" in markdown
