@@ -251,7 +251,7 @@ _MD_SPECIAL = re.compile(r"([\\`\[\]<>|])")
 
 
 def _md_text(value: object) -> str:
-    """Text shown as is in Markdown: one line, no markup, no raw HTML (each special character backslash-escaped)."""
+    """Text for Markdown: one line; no raw HTML, link or table break (those characters backslash-escaped)."""
     return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).splitlines()))
 
 
