@@ -410,6 +410,7 @@ def eval_command(
     """Run the questions through the same code path as /v1/ask and report the metrics."""
     from assistant.answering.service import Assistant
     from assistant.config import ROOT
+    from assistant.evaluation.breakdowns import probe_towns
     from assistant.evaluation.comparison import Gate, compare, evaluate
     from assistant.evaluation.metrics import failures
     from assistant.evaluation.questions import load_questions
@@ -438,7 +439,10 @@ def eval_command(
             "index": manifest.version,
             "model": manifest.model,
         }
-        html_path, md_path = write_report(report, runs, title="Joint-services assistant: evaluation", meta=meta)
+        towns = probe_towns(assistant)  # after the runs: its answers must not warm the runs' caches
+        html_path, md_path = write_report(
+            report, runs, title="Joint-services assistant: evaluation", meta=meta, corpus=assistant.corpus, towns=towns
+        )
         typer.echo(f"report: {html_path} and {md_path}", err=as_json)
     if as_json:
         payload = [

@@ -13,6 +13,7 @@ import pytest
 from assistant.answering.service import Assistant
 from assistant.config import ROOT
 from assistant.corpus import load_corpus
+from assistant.evaluation.breakdowns import probe_towns
 from assistant.evaluation.comparison import Gate, evaluate
 from assistant.evaluation.metrics import Outcome, compute_metrics
 from assistant.evaluation.questions import EvalQuestion, QuestionSetError, load_questions
@@ -145,10 +146,13 @@ def test_gate_fails_when_abstention_is_switched_off(assistant: Assistant, projec
 
 
 @pytest.mark.slow
-def test_report_renders_in_headless_chromium(held_out_run: RunReport, tmp_path: Path) -> None:
+def test_report_renders_in_headless_chromium(held_out_run: RunReport, assistant: Assistant, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    html_path, md_path = write_report(tmp_path, [held_out_run], title="Eval", meta={"command": "test"})
+    towns = probe_towns(assistant)
+    html_path, md_path = write_report(
+        tmp_path, [held_out_run], title="Eval", meta={"command": "test"}, corpus=assistant.corpus, towns=towns
+    )
     assert "| Right project first |" in md_path.read_text(encoding="utf-8")
     external: list[str] = []
     with sync_playwright() as p:
@@ -161,6 +165,11 @@ def test_report_renders_in_headless_chromium(held_out_run: RunReport, tmp_path: 
         assert page.locator("table.summary tr").count() >= 8
         failures = len([o for o in held_out_run.outcomes if not o.correct])
         assert page.locator("table.failures tr").count() == failures + 1 if failures else True
+        assert page.locator("table.breakdown").count() == 3  # kind, language, conversation turn
+        projects = len(assistant.corpus.projects)
+        assert page.locator("table.translations tr").count() == projects + 1
+        assert page.locator("table.towns tr").count() == projects + 1
+        assert page.locator("table.towns td[data-town]").count() == projects * len(assistant.corpus.zone.members)
         threshold = page.locator("svg.chart >> text=threshold").first
         assert threshold.is_visible()
         shot = tmp_path / "report.png"
