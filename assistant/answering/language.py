@@ -112,6 +112,12 @@ def _han_language(text: str, kanji: int) -> Language:
     return Language("zh", "zh") if code == "zh" else Language("ja", "ja")
 
 
+def japanese_kanji_only(text: str) -> bool:
+    """Whether every Han character of the text is one Japanese is written in (JIS X 0208)."""
+    han = _KANJI.findall(text)
+    return bool(han) and all(_is_japanese_character(c) for c in han)
+
+
 @lru_cache(maxsize=8192)
 def _is_japanese_character(char: str) -> bool:
     """Whether a Han character exists in JIS X 0208 (the kanji Japanese text is written in)."""

@@ -29,6 +29,7 @@ class ProjectNames:
 
     def __init__(self, corpus: Corpus, project_ids: list[str]) -> None:
         self._patterns: list[re.Pattern[str]] = []
+        official: list[str] = []
         # A place is where the resident lives, not a project's name, even where a project's alias is
         # a district (善慶寺 for the sewerage plan).
         places = {
@@ -41,6 +42,14 @@ class ProjectNames:
             words = [project.name, project.name_en, *project.aliases]
             words += [pack.projects[pid].name for pack in corpus.languages.values() if pid in pack.projects]
             self._patterns.append(_alternation([w for w in words if normalize(w) not in places]))
+            official.append(project.name)
+        self._official = _alternation(official)
+
+    def without(self, question: str) -> str:
+        """The question (normalized) with the projects' official names taken out: a town inside a
+        name (「富岡地域自立支援協議会事業」) is not where the resident lives. (Aliases stay: some are
+        districts, such as 岡本地区, which do say where the resident lives.)"""
+        return self._official.sub(" ", normalize(question))
 
     def named(self, question: str) -> npt.NDArray[np.float64]:
         """1.0 for each project the question names, 0.0 for the others."""

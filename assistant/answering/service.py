@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from assistant.answering import answers
 from assistant.answering.answers import Citation, ResidentTown
 from assistant.answering.intents import ListCues, TurnCues, asks_eligibility
-from assistant.answering.language import Language, detect
+from assistant.answering.language import Language, detect, japanese_kanji_only
 from assistant.answering.names import ProjectNames
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.answering.towns import TownFinder
@@ -251,11 +251,15 @@ class Assistant:
         session_id = validate_session_id(session_id)
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
         language = detect(text, parser=self.analyzer.parse)
+        if language.answer == "zh" and japanese_kanji_only(text) and self.names.named(text).any():
+            # 「富岡地域自立支援協議会事業」: a project's Japanese name in kanji alone is Japanese.
+            language = Language("ja", "ja")
         query = language.kana or text
         # A town said to be home in this question wins; then the channel's; then the conversation's;
         # then a town merely named in this question.
-        stated = self.towns.resident(text, said=True) or self.towns.resident(query, said=True)
-        named_town = self.towns.resident(text) or self.towns.resident(query)
+        unnamed, unnamed_query = self.names.without(text), self.names.without(query)
+        stated = self.towns.resident(unnamed, said=True) or self.towns.resident(unnamed_query, said=True)
+        named_town = self.towns.resident(unnamed) or self.towns.resident(unnamed_query)
         resident = stated or self.towns.parse(town) or self.towns.parse(conversation.town) or named_town
         stated = stated or named_town
         asked = self.turn_cues.aspect(text) or self.turn_cues.aspect(query)

@@ -70,3 +70,23 @@ def test_no_town_when_none_is_said() -> None:
 )
 def test_a_town_given_by_the_channel_is_read_the_same_way(given: str, expected: ResidentTown) -> None:
     assert FINDER.parse(given) == expected
+
+
+def test_a_project_name_holding_a_town_is_neither_chinese_nor_the_residents_town(assistant) -> None:  # type: ignore[no-untyped-def]
+    """「富岡地域自立支援協議会事業」 typed alone: Japanese (kanji only, all Japanese characters, a project's
+    name), and the 富岡 inside the name does not override the town the channel passes."""
+    name = assistant.corpus.projects["independence-support-council"].name
+    result = assistant.ask(name, town="下仁田町")
+    assert (result.lang, result.answer_lang, result.town) == ("ja", "ja", "下仁田町")
+    assert result.citations[0].project_id == "independence-support-council"
+    assert result.citations[0].covers_town is True
+    assert "下仁田町" in result.answer
+    assert assistant.ask(name).town is None
+
+
+def test_a_turn_going_back_resolves_to_the_earlier_project(assistant) -> None:  # type: ignore[no-untyped-def]
+    session = "return-1"
+    assert assistant.ask("校務支援システムって保護者に何か関係ある？", session).citations[0].project_id == "school-admin-system"
+    assert assistant.ask("手話の講座はありますか", session).citations[0].project_id == "sign-language-training"
+    back = assistant.ask("さっきのシステムの話に戻るけど、業者との契約も市町村で一緒にやってるの？", session)
+    assert back.citations[0].project_id == "school-admin-system" and back.follow_up
