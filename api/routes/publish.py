@@ -14,13 +14,14 @@ If the client goes away, the publish still finishes (or fails) and leaves a cons
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import AdminDep, AssistantDep
+from api.responses import ErrorBody, error_responses
 from assistant.config import Settings
 from assistant.errors import ConfigError, CorpusError, IndexError_, PublishBusyError
 from assistant.publish import GATE, publish
@@ -30,16 +31,10 @@ log = logging.getLogger("assistant.api.publish")
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
 
 
-class PublishRequest(BaseModel):
-    """Options of a publish (the body may be omitted)."""
-
-    force: bool = Field(default=False, description="Build and gate even if this corpus is already live.")
-
-
 class Published(BaseModel):
     """What a publish did that did not fail."""
 
-    status: str = Field(description="`published`, or `unchanged` when the corpus was already live.")
+    status: Literal["published", "unchanged"] = Field(description="`unchanged`: the corpus was already live.")
     published: str | None = Field(description="The version made current (null when unchanged).")
     current: str = Field(description="The version every replica serves once it has switched.")
     previous: str | None = Field(description="The version that was current before.")
@@ -53,31 +48,47 @@ def _failure(status: int, code: str, message: str, **details: Any) -> JSONRespon
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message, **details}})
 
 
-_FAILED = {"description": "Error, with `step` and `problems` naming what failed (CURRENT unchanged)."}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **error_responses(401, 403, 503),
+    409: {
+        "model": ErrorBody,
+        "description": "Another publish (`assistant publish`, or this route on any replica) is running on the "
+        "index folder (`publish_running`), or the corpus changed during the build (`corpus_changed`). Try later.",
+    },
+    422: {
+        "model": ErrorBody,
+        "description": "Not published; CURRENT unchanged. `step` says where it stopped: `validate` "
+        "(`corpus_invalid`, `problems` lists every file and field) or `gate` (`gate_failed`, with `problems` "
+        "naming each broken bound, `metrics` and up to 50 `failed_questions`). Also a bad `force` value.",
+    },
+    500: {
+        "model": ErrorBody,
+        "description": "The server's gate file cannot be read (`publish_misconfigured`); nothing was built.",
+    },
+}
 
 
 @router.post(
     "/publish",
     summary="Publish the edited corpus (validate, build, gate, switch every replica)",
     response_model=Published,
-    responses={
-        409: {"description": "Another publish (API or CLI) is running on the index folder."},
-        422: _FAILED,
-        500: {"description": "The gate file or question set on the server cannot be read."},
-    },
+    responses=_RESPONSES,
 )
-def publish_corpus(request: Request, assistant: AssistantDep, body: PublishRequest | None = None) -> Any:
+def publish_corpus(
+    request: Request,
+    assistant: AssistantDep,
+    force: Annotated[bool, Query(description="Build and gate even if this corpus is already live.")] = False,
+) -> Any:
     """Validate the corpus, build a version beside the current one, run the quality gate, and only then make
     it current; every replica switches within ``ASSISTANT_INDEX_POLL_SECONDS``. Answers when done."""
     settings: Settings = request.app.state.settings
-    options = body or PublishRequest()
     try:
         result = publish(
             settings,
             embedder=assistant.embedder,
             gate=settings.publish_gate or GATE,
             questions=[settings.publish_questions] if settings.publish_questions else None,
-            force=options.force,
+            force=force,
             report=log.info,
         )
     except CorpusError as exc:

@@ -95,7 +95,7 @@ def test_a_publish_goes_live_then_nothing_to_publish_and_a_held_lock_is_409(
     assert "another publish is running" in busy.json()["error"]["message"]
     assert current_name(seeded_index) == before
 
-    response = publisher.post("/admin/publish", headers=admin(), json={"force": False})
+    response = publisher.post("/admin/publish", headers=admin(), params={"force": "false"})
     assert response.status_code == 200, response.text
     body = response.json()
     after = current_name(seeded_index)
