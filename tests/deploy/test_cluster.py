@@ -6,7 +6,8 @@ folder, and Debian's nginx running ``deploy/nginx.conf`` as rendered by ``deploy
 While client threads ask through nginx and record every status, the tests check in order:
 
 1. a conversation whose turns alternate between the replicas resolves its follow-up every time;
-2. ``assistant publish`` of a changed corpus reaches both replicas within 10 s, no request failing;
+2. ``assistant publish`` of a changed corpus reaches both replicas within 10 s, no request failing
+   (then ``POST /admin/publish`` through nginx answers that it is already live);
 3. a publish whose corpus fails the gate changes nothing, and the CLI says what failed; while it runs,
    ``POST /admin/publish`` through nginx gets 409 naming it (one lock for the CLI and every replica);
 4. SIGTERM on one replica loses no request (those in flight finish), and nginx moves to the other.
@@ -308,6 +309,10 @@ def test_a_publish_reaches_both_replicas_within_10_s_with_no_failed_request(clus
     for replica in cluster.replicas:
         project = httpx.get(f"{replica.url}/v1/projects/sick-child-care", timeout=30).json()
         assert project["contact"] == NEW_CONTACT
+    # The staff API, through nginx, on whichever replica: the same corpus is already live.
+    again = httpx.post(f"{cluster.nginx}/admin/publish", headers=admin(), timeout=600)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "unchanged" and again.json()["current"] == after
 
 
 def test_a_publish_that_fails_the_gate_changes_nothing(cluster: Cluster) -> None:
