@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install model index run test lint bench load eval chromium axe nginx postgres screenshots publish rollback capacity clean
+.PHONY: install model index run test cluster-test lint bench load eval chromium axe nginx postgres screenshots publish rollback capacity clean
 
 # The venv is (re)built when pyproject.toml changes. torch is installed first and pinned so
 # pip takes the CPU build on this disk instead of pulling a multi-GB CUDA build.
@@ -65,6 +65,12 @@ postgres:
 
 test: model chromium axe nginx postgres
 	$(BIN)/python -m pytest
+
+# PostgreSQL, two replicas and nginx on loopback under steady load: follow-ups across replicas, a publish
+# reaching both within 10 s, a publish failing the gate, SIGTERM on one replica. Also part of `make test`.
+# Starts from the checkout's index (`make index`), so a run on its own does not embed the corpus again.
+cluster-test: index nginx postgres
+	$(BIN)/python -m pytest tests/deploy/test_cluster.py
 
 # Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) from the browser test.
 screenshots: model chromium axe

@@ -194,10 +194,15 @@ def index_build(
 
 @app.command("publish")
 def publish_command(
-    gate: Annotated[Path | None, typer.Option(help="Gate file (default: eval/gate.json).")] = None,
+    gate: Annotated[
+        Path | None, typer.Option(help="Gate file (default: ASSISTANT_PUBLISH_GATE, else eval/gate.json).")
+    ] = None,
     questions: Annotated[
         list[Path] | None,
-        typer.Option("--questions", help="Held-out question file or folder (repeatable; default eval/questions/)."),
+        typer.Option(
+            "--questions",
+            help="Held-out question file or folder, repeatable (default ASSISTANT_PUBLISH_QUESTIONS, eval/questions/).",
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Build and gate even if this corpus is already live.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -216,7 +221,13 @@ def publish_command(
         typer.echo(line, err=as_json)
 
     try:
-        result = publish(settings, gate=gate or GATE, questions=questions, report=report, force=force)
+        result = publish(
+            settings,
+            gate=gate or settings.publish_gate or GATE,
+            questions=questions or ([settings.publish_questions] if settings.publish_questions else None),
+            report=report,
+            force=force,
+        )
     except CorpusError as exc:
         for problem in exc.problems:
             typer.echo(problem, err=True)

@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     # --- live index switching
     index_poll_seconds: float = Field(default=3.0, ge=0, description="How often a server looks for a new CURRENT.")
 
+    # --- publishing (`assistant publish` and POST /admin/publish)
+    publish_gate: Path | None = Field(
+        default=None, description="The gate a publish must pass (bounds on the eval metrics); default eval/gate.json."
+    )
+    publish_questions: Path | None = Field(
+        default=None,
+        description="Held-out questions the gate asks (a .jsonl file or a folder); default eval/questions/.",
+    )
+
     @field_validator("corpus_dir", "index_dir", "cache_dir", "data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
