@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, BackgroundTasks, Header, Request
@@ -28,11 +28,13 @@ from linebot.v3.webhooks import (
     PostbackEvent,
     TextMessageContent,
 )
+from pydantic import BaseModel, Field
 from starlette.datastructures import State
 from urllib3.util.retry import Retry
 
 from api import line_messages
 from api.errors import error
+from api.responses import BODY_ERRORS, error_responses
 from assistant.answering.service import Assistant
 from assistant.config import Settings
 from assistant.errors import StoreUnavailableError
@@ -57,20 +59,27 @@ RETRY = Retry(
 """At most one retry, on a connection error or a 5xx from LINE; none on a 4xx (an expired token stays expired)."""
 
 
-def _error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    return {
-        "description": message,
-        "content": {"application/json": {"example": {"error": {"code": code, "message": message}}}},
-    }
+class WebhookAccepted(BaseModel):
+    """The webhook's answer to LINE: the events were taken; the replies follow in the background."""
+
+    status: Literal["accepted"] = "accepted"
+    events: int = Field(description="How many events the body held (0 for the console's verify button).")
 
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The events were accepted (or it was LINE's verification request); replies follow.",
-        "content": {"application/json": {"example": {"status": "accepted", "events": 1}}},
-    },
-    400: _error_body(400, "invalid_signature", "X-Line-Signature is missing or does not match the body"),
-    503: _error_body(503, "line_not_configured", "the LINE channel is not configured: set ASSISTANT_LINE_…"),
+RESPONSES = error_responses(*BODY_ERRORS, 503)
+RESPONSES[200] = {"description": "The events were taken (none for LINE's verify button); replies follow."}
+RESPONSES[400] = {
+    **RESPONSES[400],
+    "description": (
+        "`missing_signature` / `invalid_signature`: X-Line-Signature is missing or does not match the body "
+        "and the channel secret (only LINE can sign); `invalid_body`: a signed body that is not LINE's."
+    ),
+}
+RESPONSES[503] = {
+    **RESPONSES[503],
+    "description": (
+        "`line_not_configured`: ASSISTANT_LINE_CHANNEL_SECRET or ASSISTANT_LINE_CHANNEL_ACCESS_TOKEN is not set."
+    ),
 }
 
 
@@ -95,6 +104,7 @@ def _missing_settings(settings: Settings) -> list[str]:
 @router.post(
     "/line/webhook",
     summary="LINE Messaging API webhook",
+    response_model=WebhookAccepted,
     responses=RESPONSES,
     openapi_extra={
         "parameters": [
@@ -142,7 +152,7 @@ async def webhook(
         return error(400, "invalid_body", "the body is not a LINE webhook body: {destination, events: [...]}")
     for event in events:
         background.add_task(handle_event, request.app.state, event)
-    return JSONResponse({"status": "accepted", "events": len(events)})
+    return JSONResponse(WebhookAccepted(events=len(events)).model_dump())
 
 
 def line_messages_error_503(missing: list[str]) -> JSONResponse:
@@ -158,8 +168,8 @@ def line_messages_error_503(missing: list[str]) -> JSONResponse:
 def handle_event(state: State, event: Event) -> None:
     """Reply to one event, once (runs in the thread pool, after the webhook has answered)."""
     store: Store | None = getattr(state, "store", None)
-    event_id = event.webhook_event_id
-    if store is not None:
+    event_id = str(getattr(event, "webhook_event_id", None) or "")
+    if store is not None and event_id:
         try:
             if not store.first_delivery(event_id):
                 log.info("LINE event %s redelivered: answered already, skipped", event_id)
@@ -168,14 +178,15 @@ def handle_event(state: State, event: Event) -> None:
             # Answering twice is better than not answering: LINE redelivers only on our failure anyway.
             log.warning("LINE event %s: cannot check for a redelivery (%s); answering anyway", event_id, exc)
     reply_token = getattr(event, "reply_token", None)
-    if not reply_token:
-        return  # unfollow, leave, …: nothing to answer
+    mode = getattr(event, "mode", None)
+    if not reply_token or str(getattr(mode, "value", mode)) == "standby":
+        return  # unfollow, leave …, or another channel answers (module mode): nothing to reply
     assistant: Assistant | None = getattr(state, "assistant", None)
     if assistant is None:
         log.error("LINE event %s: the assistant is not loaded; no reply", event_id)
         return
     try:
-        messages = _messages(state, assistant, store, event)
+        messages = _messages(assistant, store, event)
     except Exception:
         log.exception("LINE event %s: could not compose a reply", event_id)
         return
@@ -183,7 +194,7 @@ def handle_event(state: State, event: Event) -> None:
         send_reply(state.settings, reply_token, messages, event_id=event_id)
 
 
-def _messages(state: State, assistant: Assistant, store: Store | None, event: Event) -> list[dict[str, Any]]:
+def _messages(assistant: Assistant, store: Store | None, event: Event) -> list[dict[str, Any]]:
     corpus = assistant.corpus
     session = session_of(event)
     if isinstance(event, FollowEvent):

@@ -166,4 +166,6 @@ def image_event(**kwargs: Any) -> dict[str, Any]:
 
 
 def body_of(*events: dict[str, Any]) -> bytes:
-    return json.dumps({"destination": "Uxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "events": list(events)}).encode()
+    # UTF-8 as LINE sends it (not \u escapes), so a test can look for the words in logs and bodies.
+    body = {"destination": "Uxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "events": list(events)}
+    return json.dumps(body, ensure_ascii=False).encode()

@@ -36,9 +36,22 @@ def test_each_event_delivered_twice_to_two_workers_is_replied_to_once(settings, 
             "ASSISTANT_LINE_API_BASE_URL": stand_in.base,
         }
         with serve(env, tmp_path / "server.log", workers=2) as server:
-            workers = server.worker_pids()
-            assert len(workers) == 2
-            before = {pid: cpu_seconds(pid) for pid in workers}
+            assert len(server.worker_pids()) == 2
+            # CPU time per worker process, from when it is first seen to when it is last seen: under
+            # heavy load uvicorn's supervisor may replace a worker that misses its 5 s health check.
+            first: dict[int, float] = {}
+            last: dict[int, float] = {}
+
+            def sample() -> None:
+                for pid in server.worker_pids():
+                    try:
+                        seconds = cpu_seconds(pid)
+                    except FileNotFoundError:
+                        continue
+                    first.setdefault(pid, seconds)
+                    last[pid] = seconds
+
+            sample()
             events = [text_event(QUESTIONS[i % len(QUESTIONS)], user=f"U{i:032d}") for i in range(PAIRS)]
             statuses: list[int] = []
 
@@ -53,20 +66,23 @@ def test_each_event_delivered_twice_to_two_workers_is_replied_to_once(settings, 
                 statuses.append(response.status_code)
 
             for sent in events:
-                first = body_of(sent)
+                first_copy = body_of(sent)
                 again = body_of({**sent, "deliveryContext": {"isRedelivery": True}})
-                copies = [threading.Thread(target=deliver, args=(body,)) for body in (first, again)]
+                copies = [threading.Thread(target=deliver, args=(body,)) for body in (first_copy, again)]
                 for thread in copies:
                     thread.start()
                 for thread in copies:
                     thread.join()
+                sample()
             assert statuses == [200] * (2 * PAIRS)
             for sent in events:
                 stand_in.wait_for(sent["replyToken"], timeout=120)
             time.sleep(2.0)  # a second reply to any event would have arrived by now
-            used = {pid: cpu_seconds(pid) - before[pid] for pid in workers}
+            sample()
         for sent in events:
             assert len(stand_in.replies(sent["replyToken"])) == 1, sent["message"]["text"]
         assert len(stand_in.replies()) == PAIRS
+        assert (tmp_path / "server.log").read_text().count("redelivered: answered already, skipped") == PAIRS
+    used = {pid: last[pid] - first[pid] for pid in first}
     # Both workers answered questions (each answer costs a model call: tenths of a CPU second).
-    assert all(seconds > 0.2 for seconds in used.values()), used
+    assert len([seconds for seconds in used.values() if seconds > 0.2]) >= 2, used
