@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.answering.answers import ResidentTown, coverage_line
+from assistant.answering.answers import ResidentTown, citation, coverage_line, list_answer
 from assistant.answering.service import AskResult
 from assistant.corpus import Corpus
 from assistant.languages import JAPANESE, LanguagePack
@@ -40,6 +40,8 @@ MAX_BUBBLES = 12
 
 TOWN_POSTBACK = "town"
 """The postback field that carries the resident's town (``town=下仁田町&project=sick-child-care``)."""
+CATEGORY_POSTBACK = "category"
+"""The postback field that carries a category to list (``category=子育て支援の充実``)."""
 
 _STATUS_COLOURS = {"in_operation": "#1E7B34", "planned": "#8A5A00", "under_discussion": "#5B4B8A"}
 """Badge background per status: dark enough for white text (contrast ≥ 4.5:1)."""
@@ -162,12 +164,42 @@ def town_items(corpus: Corpus, lang: str, project_id: str | None) -> list[Json]:
     return items
 
 
+def category_item(corpus: Corpus, name: str, lang: str) -> Json:
+    """A button listing every project of a category (a policy item such as 医療, or an agreement)."""
+    label = corpus.category(name, lang)
+    action = {
+        "type": "postback",
+        "label": clip(label, MAX_LABEL_CHARS),
+        "data": f"{CATEGORY_POSTBACK}={name}"[:MAX_POSTBACK_DATA_CHARS],
+        "displayText": label,
+    }
+    return {"type": "action", "action": action}
+
+
 def category_items(corpus: Corpus, lang: str) -> list[Json]:
     """One button per policy item (医療, 福祉 …): what the assistant can answer about."""
-    return [
-        _message_action(corpus.category(item.name, lang), corpus.category(item.name, lang))
-        for item in corpus.zone.items()
-    ]
+    return [category_item(corpus, item.name, lang) for item in corpus.zone.items()]
+
+
+def category_result(corpus: Corpus, name: str, lang: str, town: str | None = None) -> AskResult | None:
+    """The list answer for a tapped category: every project under it, composed like any list answer.
+
+    None for a name that is no category of ``zone.yaml``.
+    """
+    projects = [p for p in corpus.projects.values() if name in p.category_path]
+    if name not in corpus.zone.category_names() or not projects:
+        return None
+    resident = _resident(corpus, town)
+    return AskResult(
+        answer=list_answer(corpus, projects, lang, town=resident),
+        abstained=False,
+        lang=lang,
+        answer_lang=lang,
+        citations=[citation(corpus, p, lang, 1.0, resident) for p in projects],
+        confidence=1.0,
+        list_answer=True,
+        town=town,
+    )
 
 
 def answer_quick_reply(corpus: Corpus, result: AskResult) -> Json | None:
@@ -178,9 +210,8 @@ def answer_quick_reply(corpus: Corpus, result: AskResult) -> Json | None:
     items = [_message_action(tip, tip) for tip in result.suggestions]
     items += [_message_action(c.display_name, c.display_name) for c in result.citations[1:]]
     if result.citations and not result.list_answer:
-        agreement = result.citations[0].display_category_path[-1]
-        items.append(_message_action(agreement, agreement))
-    if result.citations and not result.town:
+        items.append(category_item(corpus, result.citations[0].category_path[-1], lang))
+    if result.citations and not result.town and not result.list_answer:
         room = MAX_QUICK_REPLY_ITEMS - len(corpus.zone.members)
         items = items[:room] + town_items(corpus, lang, result.citations[0].project_id)
     return quick_reply(items)

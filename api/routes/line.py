@@ -225,14 +225,20 @@ def _answer(
 
 
 def _postback(assistant: Assistant, store: Store | None, data: str, session: str | None) -> list[dict[str, Any]]:
-    """A tapped town button: remember the town, and answer again about the project it was shown with."""
+    """A tapped button: a category lists its projects; a town is remembered, and the project shown with it
+    answered again for that town."""
     fields = parse_qs(data)
+    conversation = assistant.conversations.get(session) if session else None
+    lang = conversation.lang if conversation and conversation.lang else "ja"
+    category = (fields.get(line_messages.CATEGORY_POSTBACK) or [""])[0]
+    if category:
+        town = conversation.town if conversation else None
+        listed = line_messages.category_result(assistant.corpus, category, lang, town)
+        return line_messages.answer_messages(assistant.corpus, listed) if listed else []
     town = (fields.get(line_messages.TOWN_POSTBACK) or [""])[0]
     if town not in assistant.corpus.zone.members:
         return []
     project = assistant.corpus.projects.get((fields.get("project") or [""])[0])
-    conversation = assistant.conversations.get(session) if session else None
-    lang = conversation.lang if conversation and conversation.lang else "ja"
     if project is None:
         return line_messages.greeting_messages(assistant.corpus)
     # The project's name in the conversation's language is the question: the answer then says whether

@@ -134,9 +134,12 @@ def test_a_text_message_is_answered_with_the_card_and_quick_replies(line: Line) 
     items = check_quick_reply(messages[-1])
     actions = [item["action"] for item in items]
     assert {"どこで？", "だれが使える？"} <= {a.get("text") for a in actions if a["type"] == "message"}
-    towns = [a for a in actions if a["type"] == "postback"]
+    towns = [a for a in actions if a["type"] == "postback" and a["data"].startswith("town=")]
     assert [a["label"] for a in towns] == ["富岡市", "下仁田町", "南牧村", "甘楽町"]  # the town is not known yet
     assert towns[1]["data"] == "town=下仁田町&project=sick-child-care"
+    assert {"type": "postback", "label": "子育て支援の充実", "data": "category=子育て支援の充実"}.items() <= next(
+        a for a in actions if a.get("data", "").startswith("category=")
+    ).items()
 
 
 def test_the_webhook_answers_before_the_reply_is_sent(line: Line) -> None:
@@ -166,7 +169,18 @@ def test_a_town_button_sets_the_town_and_says_whether_the_project_covers_it(line
     line.send(later)
     reply = line.reply_to(later)
     assert "この事業は下仁田町も対象です。" in texts(reply)[0]
-    assert all(i["action"]["type"] == "message" for i in reply["messages"][-1]["quickReply"]["items"])
+    assert not [i for i in reply["messages"][-1]["quickReply"]["items"] if "town=" in i["action"].get("data", "")]
+
+
+def test_a_category_button_lists_every_project_of_the_category(line: Line) -> None:
+    tapped = event("postback", user="U" + "4" * 32, postback={"data": "category=子育て支援の充実"})
+    line.send(tapped)
+    reply = line.reply_to(tapped)
+    assert texts(reply)[0].startswith("ご質問に当てはまる連携事業は次の")
+    cards = reply["messages"][1]["contents"]["contents"]
+    names = [flex_texts(card)[0] for card in cards]
+    assert "病児・病後児保育事業" in names and len(names) >= 2
+    check_quick_reply(reply["messages"][-1])
 
 
 def test_follow_greets_with_what_the_assistant_answers(line: Line) -> None:

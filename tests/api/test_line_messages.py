@@ -117,7 +117,22 @@ def test_a_known_town_gets_its_coverage_on_the_card_and_no_town_buttons(corpus: 
     messages = lm.answer_messages(corpus, result(corpus, ["bulky-waste"], town="下仁田町"))
     words = texts(messages[1]["contents"])
     assert any("下仁田町は対象に含まれていません" in w for w in words)
-    assert all(i["action"]["type"] == "message" for i in messages[-1]["quickReply"]["items"])
+    assert not [i for i in messages[-1]["quickReply"]["items"] if "town=" in i["action"].get("data", "")]
+
+
+def test_a_category_lists_its_projects_and_an_unknown_one_nothing(corpus: Corpus) -> None:
+    listed = lm.category_result(corpus, "子育て支援の充実", "ja")
+    assert listed is not None and listed.list_answer
+    ids = [c.project_id for c in listed.citations]
+    assert ids == [p.id for p in corpus.projects.values() if "子育て支援の充実" in p.category_path]
+    assert "sick-child-care" in ids and "family-support-center" in ids
+    messages = lm.answer_messages(corpus, listed)
+    check_limits(messages)
+    assert not [i for i in messages[-1]["quickReply"]["items"] if "town=" in i["action"].get("data", "")]
+    for item in corpus.zone.items():  # every button of the greeting and the abstention lists something
+        found = lm.category_result(corpus, item.name, "en")
+        assert found is not None and found.citations, item.name
+    assert lm.category_result(corpus, "天気", "ja") is None
 
 
 def test_an_abstention_offers_the_categories(corpus: Corpus) -> None:
