@@ -132,7 +132,7 @@ async def webhook(
     settings: Settings = request.app.state.settings
     missing = _missing_settings(settings)
     if missing:
-        return line_messages_error_503(missing)
+        return _not_configured(missing)
     body = await request.body()
     if not signature:
         log.warning("LINE webhook refused: no X-Line-Signature header (%d-byte body not read)", len(body))
@@ -155,7 +155,7 @@ async def webhook(
     return JSONResponse(WebhookAccepted(events=len(events)).model_dump())
 
 
-def line_messages_error_503(missing: list[str]) -> JSONResponse:
+def _not_configured(missing: list[str]) -> JSONResponse:
     """503 naming the settings to set before LINE can be answered."""
     return error(
         503,
