@@ -72,11 +72,13 @@ test: model chromium axe nginx postgres
 cluster-test: index nginx postgres
 	$(BIN)/python -m pytest tests/deploy/test_cluster.py
 
-# Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) from the browser test.
+# Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) and the LINE reply
+# preview (docs/img/line-reply.png) from the browser tests.
 screenshots: model chromium axe
-	$(BIN)/python -m pytest -q tests/browser -k screenshots
+	$(BIN)/python -m pytest -q tests/browser -k "screenshots or line_reply_preview"
 	mkdir -p docs/img
 	cp .cache/screenshots/widget-desktop.png .cache/screenshots/widget-mobile.png docs/img/
+	cp .cache/screenshots/line-reply.png docs/img/
 
 # /v1/ask at 1, 4 and 16 clients against the floor and a naive LangChain baseline (eval/reports/bench.json).
 bench: index

@@ -26,7 +26,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.live import watch_index
 from api.responses import document_validation_errors
-from api.routes import admin, ask, feedback, health, projects, widget
+from api.routes import admin, ask, feedback, health, line, projects, widget
 from api.routes import publish as publish_routes
 from assistant import __version__
 from assistant.answering.service import Assistant
@@ -103,6 +103,7 @@ def create_app(
     app.include_router(widget.router)
     app.include_router(admin.router)
     app.include_router(publish_routes.router)
+    app.include_router(line.router)
     document_validation_errors(app)
     ask.document_limits(app, settings)
     return app

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +22,10 @@ def live_url(settings, assistant) -> Iterator[str]:  # type: ignore[no-untyped-d
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, assistant=assistant), log_level="warning"))
+    # A LINE channel secret, so the webhook is on: unsigned calls get its 400, not the 503 of "not configured".
+    line = {"line_channel_secret": SecretStr("live-url-line-secret"), "line_channel_access_token": SecretStr("t")}
+    app = create_app(settings.model_copy(update=line), assistant=assistant)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
