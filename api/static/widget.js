@@ -287,8 +287,10 @@
     return svg;
   }
 
+  // The answer's language as an HTML lang value: "ja-easy" is Japanese; vi, pt, zh … are themselves.
   function langOf(answerLang) {
-    return String(answerLang || "").split("-")[0] === "en" ? "en" : "ja";
+    var base = String(answerLang || "").split("-")[0];
+    return /^[a-z]{2,3}$/.test(base) ? base : "ja";
   }
 
   // ------------------------------------------------------------------ the widget

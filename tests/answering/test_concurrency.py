@@ -28,16 +28,25 @@ def _comparable(result: AskResult) -> dict[str, Any]:
     return body
 
 
-def _ask_all(assistant: Assistant, questions: list[EvalQuestion], tag: str) -> dict[str, AskResult]:
-    by_id = {q.id: q for q in questions}
+def _chain(question: EvalQuestion, by_id: dict[str, EvalQuestion]) -> list[EvalQuestion]:
+    """The conversation up to this turn, first turn first."""
+    turns = [question]
+    while turns[0].follow_up_of:
+        turns.insert(0, by_id[turns[0].follow_up_of])
+    return turns
+
+
+def _ask_all(
+    assistant: Assistant, questions: list[EvalQuestion], tag: str, by_id: dict[str, EvalQuestion]
+) -> dict[str, AskResult]:
+    """Each question in a session of its own, after the earlier turns of its conversation."""
     out = {}
     for question in questions:
         session = f"{tag}:{question.id}"
-        if question.follow_up_of:
-            assistant.ask(by_id[question.follow_up_of].question, session_id=session)
-            out[question.id] = assistant.ask(question.question, session_id=session)
-        else:
-            out[question.id] = assistant.ask(question.question, session_id=session)
+        *earlier, last = _chain(question, by_id)
+        for turn in earlier:
+            assistant.ask(turn.question, session_id=session)
+        out[question.id] = assistant.ask(last.question, session_id=session)
     return out
 
 
@@ -45,7 +54,8 @@ def test_concurrent_answers_equal_serial_answers(assistant: Assistant) -> None:
     questions = load_questions([ROOT / "eval" / "questions"], set(load_corpus(CORPUS).projects))
     assistant.embedder.clear_cache()
     assistant.retriever.clear_cache()
-    serial = _ask_all(assistant, questions, "serial")
+    by_id = {q.id: q for q in questions}
+    serial = _ask_all(assistant, questions, "serial", by_id)
 
     assistant.embedder.clear_cache()  # the concurrent run must reach the model, fugashi and BM25, not the caches
     assistant.retriever.clear_cache()
@@ -57,15 +67,15 @@ def test_concurrent_answers_equal_serial_answers(assistant: Assistant) -> None:
     def resident(share: list[EvalQuestion]) -> None:
         barrier.wait()
         try:
-            concurrent.update(_ask_all(assistant, share, "concurrent"))
+            concurrent.update(_ask_all(assistant, share, "concurrent", by_id))
         except BaseException as exc:  # surfaced below, with the thread's question
             failures.append(exc)
 
-    # Follow-ups stay in the thread of the question they follow (a conversation is sequential).
+    # A conversation's turns stay in the thread of its first turn (a conversation is sequential).
     shares: list[list[EvalQuestion]] = [[] for _ in range(THREADS)]
     lead = {q.id: i % THREADS for i, q in enumerate(q for q in questions if not q.follow_up_of)}
     for question in questions:
-        shares[lead.get(question.follow_up_of or question.id, 0)].append(question)
+        shares[lead[_chain(question, by_id)[0].id]].append(question)
     threads = [threading.Thread(target=resident, args=(share,)) for share in shares]
     for thread in threads:
         thread.start()

@@ -8,6 +8,7 @@ sites on other origins (``tests/browser/conftest.py``).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -72,13 +73,22 @@ def focused(page: Page) -> str:
 
 
 def assert_feedback_stored(settings: Settings, answer_id: str, helpful: bool) -> None:
-    """The resident's 👍/👎 is in the database, on the answer it was given for."""
+    """The resident's 👍/👎 reaches the database, on the answer it was given for.
+
+    The store writes off the request path, in batches a fraction of a second apart: wait up to 10 s.
+    """
     store = Store(settings)
     try:
-        with store.session() as session:
-            row = session.scalars(select(Feedback).where(Feedback.answer_id == answer_id)).one()
+        deadline = time.monotonic() + 10
+        while True:
+            with store.session() as session:
+                row = session.scalars(select(Feedback).where(Feedback.answer_id == answer_id)).one_or_none()
+            if row is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
     finally:
         store.close()
+    assert row is not None, f"no feedback stored for answer {answer_id}"
     assert row.helpful is helpful
 
 
