@@ -413,7 +413,10 @@ class Assistant:
             return False
         for form in dict.fromkeys([text, query]):
             hits = self.list_cues.read(form)
-            if hits.japanese_list or hits.several or hits.services and (hits.usable or not confident):
+            # A word asking for several counts beside a word for the services themselves or for using them.
+            if hits.japanese_list or hits.several and (hits.services or hits.usable):
+                return True
+            if hits.services and (hits.usable or not confident):
                 return True
             if hits.usable and not confident and not in_conversation:
                 return True
