@@ -26,7 +26,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.live import watch_index
 from api.responses import document_validation_errors
-from api.routes import admin, ask, feedback, health, projects, widget
+from api.routes import admin, ask, feedback, health, projects, staff, widget
 from assistant import __version__
 from assistant.answering.service import Assistant
 from assistant.answering.sessions import MemoryConversations
@@ -101,6 +101,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(admin.router)
+    app.include_router(staff.router)
     document_validation_errors(app)
     ask.document_limits(app, settings)
     return app

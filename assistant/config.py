@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     record_questions: bool = Field(
         default=True, description="Record every answered question (masked); false only to measure its cost."
     )
+    inbox_dir: Path = Field(
+        default=ROOT / "eval" / "inbox",
+        description="Where the staff page writes triaged questions (eval/inbox/<day>.jsonl), for `assistant eval`.",
+    )
 
     # --- channels
     line_channel_secret: SecretStr | None = None
@@ -91,7 +95,7 @@ class Settings(BaseSettings):
     # --- live index switching
     index_poll_seconds: float = Field(default=3.0, ge=0, description="How often a server looks for a new CURRENT.")
 
-    @field_validator("corpus_dir", "index_dir", "cache_dir", "data_dir")
+    @field_validator("corpus_dir", "index_dir", "cache_dir", "data_dir", "inbox_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
