@@ -66,11 +66,13 @@ postgres:
 test: model chromium axe nginx postgres
 	$(BIN)/python -m pytest
 
-# Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) from the browser test.
+# Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) and the staff page's
+# (docs/img/admin-{overview,questions}.png) from the browser tests.
 screenshots: model chromium axe
 	$(BIN)/python -m pytest -q tests/browser -k screenshots
 	mkdir -p docs/img
 	cp .cache/screenshots/widget-desktop.png .cache/screenshots/widget-mobile.png docs/img/
+	cp .cache/screenshots/admin-overview.png .cache/screenshots/admin-questions.png docs/img/
 
 # /v1/ask at 1, 4 and 16 clients against the floor and a naive LangChain baseline (eval/reports/bench.json).
 bench: index
