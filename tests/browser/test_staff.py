@@ -24,6 +24,8 @@ WITH_PHONE = "電話番号は090-1234-5678です。病児保育はどこ？"
 MASKED = "電話番号は[電話番号]です。病児保育はどこ？"
 UNANSWERED = "今日の富岡の天気を教えて。090-8765-4321"
 UNANSWERED_MASKED = "今日の富岡の天気を教えて。[電話番号]"
+WAIT = 20_000
+"""ms: the machine running the suite is shared and loaded; Playwright's default 5 s is too tight for a page load."""
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,7 @@ def test_staff_log_in_read_filter_triage_download_and_screenshots(  # type: igno
 
     opened = new_tab(browser, DESKTOP, init_scripts=(axe_source,))
     page = opened.page
+    page.set_default_timeout(WAIT)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     # Log in: a wrong key is refused, the right one opens the overview.
@@ -77,33 +80,35 @@ def test_staff_log_in_read_filter_triage_download_and_screenshots(  # type: igno
     assert response is not None and response.status == 401
     page.get_by_label("管理キー").fill("wrong-key")
     page.get_by_role("button", name="ログイン").click()
-    expect(page.get_by_role("alert")).to_have_text("管理キーが違います。")
+    expect(page.get_by_role("alert")).to_have_text("管理キーが違います。", timeout=WAIT)
     page.get_by_label("管理キー").fill(KEY)
     page.get_by_role("button", name="ログイン").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("概要")
-    expect(page.locator("main")).to_contain_text(UNANSWERED_MASKED)
+    expect(page.get_by_role("heading", level=1)).to_have_text("概要", timeout=WAIT)
+    expect(page.locator("main")).to_contain_text(UNANSWERED_MASKED, timeout=WAIT)
     assert serious_violations(page) == []
     page.screenshot(path=str(SCREENSHOTS / "admin-overview.png"), full_page=True)
 
     # The question just asked, with its phone number masked.
     page.get_by_role("link", name="質問一覧").click()
     row = page.locator(f"#q-{answered['answer_id']}")
-    expect(row).to_contain_text(MASKED)
-    expect(row).to_contain_text("病児・病後児保育事業")  # the project it was answered with, by name
+    expect(row).to_contain_text(MASKED, timeout=WAIT)
+    expect(row).to_contain_text("病児・病後児保育事業", timeout=WAIT)  # the project it was answered with, by name
     assert "090-1234-5678" not in page.content() and "090-8765-4321" not in page.content()
 
     # Filter to the unanswered ones.
     page.locator("select[name=abstained]").select_option("true")
     page.get_by_role("button", name="絞り込む").click()
-    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr")).to_have_count(1, timeout=WAIT)
     row = page.locator(f"#q-{unanswered['answer_id']}")
-    expect(row).to_contain_text(UNANSWERED_MASKED)
+    expect(row).to_contain_text(UNANSWERED_MASKED, timeout=WAIT)
     assert "abstained=true" in page.url
 
     # Triage it as "not covered by any project": it lands in the inbox, masked.
     row.locator("select[name=project]").select_option("__none__")
     row.get_by_role("button", name="評価用に記録").click()
-    expect(page.locator(f"#q-{unanswered['answer_id']} .triaged")).to_contain_text("どの事業にも当たらない")
+    expect(page.locator(f"#q-{unanswered['answer_id']} .triaged")).to_contain_text(
+        "どの事業にも当たらない", timeout=WAIT
+    )
     assert "abstained=true" in page.url  # back on the filtered table
     (path,) = inbox.glob("*.jsonl")
     (line,) = [json.loads(raw) for raw in path.read_text(encoding="utf-8").splitlines()]
@@ -112,6 +117,7 @@ def test_staff_log_in_read_filter_triage_download_and_screenshots(  # type: igno
     assert serious_violations(page) == []
     page.locator("select[name=abstained]").select_option("")
     page.get_by_role("button", name="絞り込む").click()
+    expect(page.locator("tbody tr")).to_have_count(2, timeout=WAIT)  # the new page, not the filtered one still showing
     page.screenshot(path=str(SCREENSHOTS / "admin-questions.png"))
 
     # Download the CSV (all questions, as filtered: none).
@@ -129,13 +135,15 @@ def test_staff_log_in_read_filter_triage_download_and_screenshots(  # type: igno
 
     # English, remembered across pages; then log out.
     page.get_by_role("link", name="English").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Questions")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Questions", timeout=WAIT)
     page.get_by_role("link", name="Unanswered").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Unanswered")
-    expect(page.locator(f"#q-{unanswered['answer_id']} .triaged")).to_contain_text("Not covered by any project")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Unanswered", timeout=WAIT)
+    expect(page.locator(f"#q-{unanswered['answer_id']} .triaged")).to_contain_text(
+        "Not covered by any project", timeout=WAIT
+    )
     page.screenshot(path=str(SCREENSHOTS / "admin-unanswered-en.png"), full_page=True)
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Staff login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Staff login", timeout=WAIT)
     assert page.goto(url + "/admin/list") is not None and page.get_by_label("Admin key").is_visible()
 
     assert opened.violations() == [], opened.violations()
