@@ -72,13 +72,14 @@ test: model chromium axe nginx postgres
 cluster-test: index nginx postgres
 	$(BIN)/python -m pytest tests/deploy/test_cluster.py
 
-# Regenerates the README's widget screenshots (docs/img/widget-{desktop,mobile}.png) and the LINE reply
-# preview (docs/img/line-reply.png) from the browser tests.
+# Regenerates the README's screenshots from the browser tests: the widget (docs/img/widget-{desktop,mobile}.png),
+# the LINE reply preview (docs/img/line-reply.png) and the staff page (docs/img/admin-{overview,questions}.png).
 screenshots: model chromium axe
 	$(BIN)/python -m pytest -q tests/browser -k "screenshots or line_reply_preview"
 	mkdir -p docs/img
 	cp .cache/screenshots/widget-desktop.png .cache/screenshots/widget-mobile.png docs/img/
 	cp .cache/screenshots/line-reply.png docs/img/
+	cp .cache/screenshots/admin-overview.png .cache/screenshots/admin-questions.png docs/img/
 
 # /v1/ask at 1, 4 and 16 clients against the floor and a naive LangChain baseline (eval/reports/bench.json).
 bench: index

@@ -26,7 +26,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.live import watch_index
 from api.responses import document_validation_errors
-from api.routes import admin, ask, feedback, health, line, projects, widget
+from api.routes import admin, ask, feedback, health, line, projects, staff, widget
 from api.routes import publish as publish_routes
 from assistant import __version__
 from assistant.answering.service import Assistant
@@ -104,6 +104,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(publish_routes.router)
     app.include_router(line.router)
+    app.include_router(staff.router)
     document_validation_errors(app)
     ask.document_limits(app, settings)
     return app

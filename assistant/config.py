@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     record_questions: bool = Field(
         default=True, description="Record every answered question (masked); false only to measure its cost."
     )
+    inbox_dir: Path = Field(
+        default=ROOT / "eval" / "inbox",
+        description="Where the staff page writes triaged questions (eval/inbox/<day>.jsonl), for `assistant eval`.",
+    )
 
     # --- channels
     line_channel_secret: SecretStr | None = None
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
         description="Held-out questions the gate asks (a .jsonl file or a folder); default eval/questions/.",
     )
 
-    @field_validator("corpus_dir", "index_dir", "cache_dir", "data_dir")
+    @field_validator("corpus_dir", "index_dir", "cache_dir", "data_dir", "inbox_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -76,3 +76,7 @@ class StoreUnavailableError(StoreError):
 
 class StoreVersionError(StoreError):
     """Raised when the database's schema revision is unknown to this code (a newer version migrated it)."""
+
+
+class TriageError(AssistantError):
+    """Raised when a staff triage cannot be written to the eval inbox (an unknown project, an empty question)."""

@@ -10,8 +10,10 @@ Each line: ``{"id", "question", "expected": [project ids, best first; empty = mu
   expected project covers it (the coverage statement is scored, not only the citation);
 - ``town_field``: a town the channel passes in ``/v1/ask``'s ``town`` (a selector, a quick reply).
 
-``kind`` says how the question is asked (:data:`KINDS`); ``lang`` is one of the twelve answer
-languages, and the answer must come in it (romaji Japanese may be answered in Japanese or やさしい日本語).
+``kind`` says how the question is asked (:data:`KINDS`; ``resident`` is a real question from the
+record that staff triaged on the staff page into ``eval/inbox/``, see :mod:`assistant.evaluation.inbox`);
+``lang`` is one of the twelve answer languages, and the answer must come in it (romaji Japanese may
+be answered in Japanese or やさしい日本語).
 
 ``eval/questions/`` is the held-out set that measures the assistant; ``eval/tuning/`` is the
 separate set that parameters are chosen on (``assistant tune``).
@@ -48,6 +50,7 @@ KINDS = (
     "town_list",
     "switch",
     "return",
+    "resident",
 )
 LANGS = LANGUAGES
 TOWNS = ("富岡市", "下仁田町", "南牧村", "甘楽町", "outside")
@@ -109,7 +112,7 @@ def load_questions(targets: list[Path], project_ids: set[str]) -> list[EvalQuest
         raise QuestionSetError([f"{', '.join(map(str, targets))}: no .jsonl question files"])
     for path in files:
         if not path.is_file():
-            problems.append(f"{path}: no such file")
+            problems.append(f"{path}: no such file or folder")
             continue
         for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not raw.strip():
