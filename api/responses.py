@@ -48,7 +48,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     415: "The body is not JSON: send `Content-Type: application/json` (`unsupported_media_type`).",
     422: "A field or parameter is missing or unusable (`invalid_request`, `invalid_question`).",
     429: "Too many requests (`rate_limited`).",
-    503: "The server is still starting: the index and the model are not loaded yet (`not_ready`).",
+    503: "The server cannot answer yet: the index and the model are still loading (`not_ready`), or the "
+    "database is out of reach (`store_unavailable`). Try again shortly.",
 }
 
 BODY_ERRORS: tuple[int, ...] = (400, 413, 415, 422)

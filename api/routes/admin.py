@@ -16,6 +16,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from api.deps import AdminDep, StoreDep
+from api.responses import error_responses
 from assistant.store import queries
 from assistant.store.queries import (
     LOW_CONFIDENCE,
@@ -26,7 +27,9 @@ from assistant.store.queries import (
     UnansweredList,
 )
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+# Every route here answers 401/403 (the admin key) and 503 (the database out of reach); 422 for a bad
+# filter is declared by FastAPI itself wherever a route has query parameters.
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep], responses=error_responses(401, 403, 503))
 
 
 class QuestionQuery(QuestionFilter):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import StoreDep
+from api.responses import BODY_ERRORS, error_responses
 from assistant.errors import NotFoundError
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -34,7 +35,13 @@ class FeedbackReceipt(BaseModel):
     status: Literal["recorded"] = "recorded"
 
 
-@router.post("/feedback", status_code=201, response_model=FeedbackReceipt, summary="Rate an answer")
+@router.post(
+    "/feedback",
+    status_code=201,
+    response_model=FeedbackReceipt,
+    summary="Rate an answer",
+    responses=error_responses(*BODY_ERRORS, 404, 503),
+)
 async def feedback(body: FeedbackRequest, store: StoreDep) -> FeedbackReceipt:
     """Record a vote on an answer; 404 for an answer_id the record does not know."""
     if not await run_in_threadpool(store.answer_known, body.answer_id):

@@ -24,7 +24,10 @@ def live_url(settings, assistant) -> Iterator[str]:  # type: ignore[no-untyped-d
     port = sock.getsockname()[1]
     # A LINE channel secret, so the webhook is on: unsigned calls get its 400, not the 503 of "not configured".
     line = {"line_channel_secret": SecretStr("live-url-line-secret"), "line_channel_access_token": SecretStr("t")}
-    app = create_app(settings.model_copy(update=line), assistant=assistant)
+    # An admin key no client here knows, so the /admin routes are on: a missing or wrong key gets their 401
+    # (what schemathesis' auth checks expect), not the 403 of "no key configured".
+    admin = {"admin_token": SecretStr("live-url-admin-key-nobody-sends-0123456789")}
+    app = create_app(settings.model_copy(update={**line, **admin}), assistant=assistant)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -10,7 +10,9 @@ While client threads ask through nginx and record every status, the tests check 
    (then ``POST /admin/publish`` through nginx answers that it is already live);
 3. a publish whose corpus fails the gate changes nothing, and the CLI says what failed; while it runs,
    ``POST /admin/publish`` through nginx gets 409 naming it (one lock for the CLI and every replica);
-4. SIGTERM on one replica loses no request (those in flight finish), and nginx moves to the other.
+4. a LINE event delivered to one replica and redelivered to the other (and through nginx) is answered
+   once: the replicas deduplicate on the shared PostgreSQL;
+5. SIGTERM on one replica loses no request (those in flight finish), and nginx moves to the other.
 
 The tests share one cluster (module scope) and run in this order; the last one stops a replica.
 """
@@ -18,6 +20,7 @@ The tests share one cluster (module scope) and run in this order; the last one s
 from __future__ import annotations
 
 import calendar
+import json
 import os
 import shutil
 import signal
@@ -29,9 +32,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from assistant.config import ROOT, Settings
 from assistant.corpus import load_corpus
@@ -39,6 +44,7 @@ from assistant.errors import IndexError_
 from assistant.model.backends import make_embedder
 from assistant.search.index import fresh_version
 from assistant.search.versions import activate, current_name, read_history, versions
+from tests.api.line_fixtures import SECRET, TOKEN, LineStandIn, body_of, line_stand_in, sign, text_event
 from tests.api.store_fixtures import ADMIN_KEY, admin
 from tests.deploy.test_replica import NGINX, render
 from tests.gate import edit_project, shift_examples, small_gate
@@ -71,6 +77,8 @@ class Cluster:
     corpus_dir: Path
     cli_env: dict[str, str]
     gate_args: list[str]
+    database_url: str  # the PostgreSQL database both replicas use
+    line: LineStandIn  # the loopback stand-in for LINE's Messaging API both replicas reply to
 
 
 def _start_nginx(runtime: Path, upstreams: list[str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -121,62 +129,69 @@ def cluster(settings, request: pytest.FixtureRequest, tmp_path_factory: pytest.T
     shutil.copytree(settings.corpus_dir, corpus_dir)
     questions, gate = small_gate(root)
 
-    postgres = PostgresServer()
-    postgres.start()
-    replicas: list[ServerProcess] = []
-    nginx: subprocess.Popen[bytes] | None = None
-    try:
-        shared = {
-            "ASSISTANT_INDEX_DIR": str(index_dir),
-            "ASSISTANT_CORPUS_DIR": str(corpus_dir),
-            "ASSISTANT_EMBEDDING_MODEL": settings.model_spec,
-        }
-        replica_env = {
-            **shared,
-            "ASSISTANT_DATABASE_URL": postgres.database(),
-            "ASSISTANT_INDEX_POLL_SECONDS": str(POLL_SECONDS),
-            "ASSISTANT_DATA_DIR": str(root / "data"),  # unused with PostgreSQL; never the checkout's data/
-            "ASSISTANT_ADMIN_TOKEN": ADMIN_KEY,
-        }
-        for name in ("replica1", "replica2"):
-            replicas.append(
-                ServerProcess(
-                    replica_env,
-                    log=root / f"{name}.log",
-                    args=("--workers", "1", "--graceful-timeout", "60"),
-                )
-            )
-        for replica in replicas:
-            ready = replica.wait_ready()
-            assert ready["index"] == built_index.name
-            assert ready["store"] == {  # both on the one PostgreSQL
-                "status": "ok",
-                "database": "postgresql",
-                "problems": {},
-                "waiting": 0,
-                "dropped": 0,
-                "recording": True,
-            }, ready
-        nginx, url = _start_nginx(root / "nginx", [f"127.0.0.1:{r.port}" for r in replicas])
-        yield Cluster(
-            replicas=replicas,
-            nginx=url,
-            nginx_log=root / "nginx" / "error.log",
-            index_dir=index_dir,
-            corpus_dir=corpus_dir,
-            cli_env=shared,
-            gate_args=["--questions", str(questions), "--gate", str(gate)],
-        )
-    finally:
-        if nginx is not None:
-            nginx.terminate()
-            nginx.wait(timeout=30)
-        for replica in replicas:
-            replica.stop()
+    with line_stand_in() as stand_in:  # LINE's API, for the replicas' replies
+        postgres = PostgresServer()
+        postgres.start()
+        replicas: list[ServerProcess] = []
+        nginx: subprocess.Popen[bytes] | None = None
         try:
-            postgres.stop()
+            database_url = postgres.database()
+            shared = {
+                "ASSISTANT_INDEX_DIR": str(index_dir),
+                "ASSISTANT_CORPUS_DIR": str(corpus_dir),
+                "ASSISTANT_EMBEDDING_MODEL": settings.model_spec,
+            }
+            replica_env = {
+                **shared,
+                "ASSISTANT_DATABASE_URL": database_url,
+                "ASSISTANT_INDEX_POLL_SECONDS": str(POLL_SECONDS),
+                "ASSISTANT_DATA_DIR": str(root / "data"),  # unused with PostgreSQL; never the checkout's data/
+                "ASSISTANT_ADMIN_TOKEN": ADMIN_KEY,
+                "ASSISTANT_LINE_CHANNEL_SECRET": SECRET,
+                "ASSISTANT_LINE_CHANNEL_ACCESS_TOKEN": TOKEN,
+                "ASSISTANT_LINE_API_BASE_URL": stand_in.base,
+            }
+            for name in ("replica1", "replica2"):
+                replicas.append(
+                    ServerProcess(
+                        replica_env,
+                        log=root / f"{name}.log",
+                        args=("--workers", "1", "--graceful-timeout", "60"),
+                    )
+                )
+            for replica in replicas:
+                ready = replica.wait_ready()
+                assert ready["index"] == built_index.name
+                assert ready["store"] == {  # both on the one PostgreSQL
+                    "status": "ok",
+                    "database": "postgresql",
+                    "problems": {},
+                    "waiting": 0,
+                    "dropped": 0,
+                    "recording": True,
+                }, ready
+            nginx, url = _start_nginx(root / "nginx", [f"127.0.0.1:{r.port}" for r in replicas])
+            yield Cluster(
+                replicas=replicas,
+                nginx=url,
+                nginx_log=root / "nginx" / "error.log",
+                index_dir=index_dir,
+                corpus_dir=corpus_dir,
+                cli_env=shared,
+                gate_args=["--questions", str(questions), "--gate", str(gate)],
+                database_url=database_url,
+                line=stand_in,
+            )
         finally:
-            postgres.remove()
+            if nginx is not None:
+                nginx.terminate()
+                nginx.wait(timeout=30)
+            for replica in replicas:
+                replica.stop()
+            try:
+                postgres.stop()
+            finally:
+                postgres.remove()
 
 
 class Load:
@@ -353,6 +368,66 @@ def test_a_publish_that_fails_the_gate_changes_nothing(cluster: Cluster) -> None
     assert load.failures == [] and load.ok > 0
 
 
+LINE_EVENT_ID = "01JCLUSTERREDELIVERY0000AA"  # fixed, as LINE keeps an event's id across redeliveries
+SICK_CHILD_CARE = "病児・病後児保育事業"  # sick-child-care's name in the corpus
+
+
+def _deliver(url: str, sent: dict[str, Any]) -> None:
+    """POST one LINE webhook body holding ``sent``, signed as LINE signs it; the webhook accepts it at once."""
+    body = body_of(sent)
+    response = httpx.post(
+        f"{url}/line/webhook",
+        content=body,
+        headers={"X-Line-Signature": sign(body), "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "accepted", "events": 1}
+
+
+def test_a_line_event_redelivered_to_the_other_replica_is_answered_once(cluster: Cluster) -> None:
+    """One event to replica 1, its redelivery to replica 2 and through nginx: one reply, one row in PostgreSQL.
+
+    Runs before the SIGTERM test, which stops replica 1.
+    """
+    one, two = cluster.replicas
+    sent = text_event(FIRST_TURN, event_id=LINE_EVENT_ID)
+    again = {**sent, "deliveryContext": {"isRedelivery": True}}  # a new body, so signed again
+    logs_before = [r.output().count(f"LINE event {LINE_EVENT_ID} redelivered") for r in cluster.replicas]
+    with Load(cluster.nginx) as load:
+        # Back to back: replica 2 may pick its copy up while replica 1 is still answering the first.
+        _deliver(one.url, sent)
+        _deliver(two.url, again)
+        _deliver(cluster.nginx, again)  # LINE's retry reaches whichever replica nginx picks
+        replies = cluster.line.wait_for(sent["replyToken"], timeout=120)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until both redeliveries were seen and skipped
+            skipped = [r.output().count(f"LINE event {LINE_EVENT_ID} redelivered") for r in cluster.replicas]
+            if sum(skipped) - sum(logs_before) >= 2:
+                break
+            time.sleep(0.2)
+        time.sleep(2.0)  # a second reply would have reached the stand-in by now
+        replies = cluster.line.replies(sent["replyToken"])
+    assert sum(skipped) - sum(logs_before) == 2, [r.output()[-3000:] for r in cluster.replicas]
+    assert len(replies) == 1 and len(cluster.line.replies()) == 1, [r.body for r in cluster.line.replies()]
+    reply = replies[0]
+    assert reply.path == "/v2/bot/message/reply" and reply.headers["Authorization"] == f"Bearer {TOKEN}"
+    answer, card = reply.body["messages"][:2]
+    assert answer["type"] == "text" and SICK_CHILD_CARE in answer["text"]
+    assert card["type"] == "flex" and SICK_CHILD_CARE in card["altText"]
+    assert "project=sick-child-care" in json.dumps(reply.body)  # the card's town buttons name the project
+    engine = create_engine(cluster.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT count(*) FROM line_events WHERE event_id = :id"), {"id": LINE_EVENT_ID}
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert rows == 1
+    assert load.failures == [] and load.ok > 0
+
+
 SLOW = 14  # at once through nginx, with the load: within its burst of 20
 
 
@@ -411,12 +486,3 @@ def test_sigterm_on_one_replica_loses_no_request_and_nginx_moves_to_the_other(cl
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{stopping.url}/healthz", timeout=5)
     assert staying.readyz()["status"] == "ready"
-
-
-# TODO(LINE, after the `line` branch is merged): "a LINE event redelivered to the other replica is answered
-# once". Add a test here (before the SIGTERM test, which stops replica 1) that starts the loopback stand-in for
-# LINE's API from the line branch's tests, sets ASSISTANT_LINE_CHANNEL_SECRET / _ACCESS_TOKEN /
-# ASSISTANT_LINE_API_BASE_URL in `replica_env`, then POSTs one signed webhook body (one message event, a fixed
-# webhookEventId, deliveryContext.isRedelivery false) to replica 1's /line/webhook, and the same body with
-# isRedelivery true to replica 2's, both 200; the stand-in must record exactly one reply, and the store one
-# `line_events` row (dedup via Store.first_delivery on the shared PostgreSQL). See /work/notes/cluster.md.
