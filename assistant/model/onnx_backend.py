@@ -3,8 +3,15 @@
 ``assistant model install`` exports the sentence-transformers folder to ONNX next to it
 (``<folder>-onnx/``, see :mod:`assistant.model.onnx_export`): the BERT encoder with mean pooling
 and L2 normalization inside the graph, so one session run gives the sentence vectors; the
-folder's ``tokenizer.json``; and ``export.json``, which records the model's prompts, its maximum
-sequence length and the fingerprint of the folder it was exported from.
+word-embedding table as a raw ``.npy``; the folder's ``tokenizer.json``; and ``export.json``,
+which records the model's prompts, its maximum sequence length and the fingerprint of the
+folder it was exported from.
+
+The graph takes ``inputs_embeds`` (the word-embedding rows of the token ids) rather than the
+ids: the table is 250k × 384 floats (384 MB), of which a server ever reads a few thousand rows.
+Memory-mapped, only the pages of the rows actually looked up become resident, where inside the
+session the whole table would be. Position and token-type embeddings and the embedding
+LayerNorm are still applied inside the graph, exactly as ``BertEmbeddings`` does for ids.
 
 :class:`OnnxEmbeddings` reproduces what sentence-transformers does: the prompt is prepended to
 the text (``query: `` / ``passage: ``), the text is tokenized and truncated to the model's
@@ -34,10 +41,16 @@ from assistant.model.fingerprint import model_fingerprint
 
 EXPORT_SUFFIX = "-onnx"
 EXPORT_INFO = "export.json"
-EXPORT_FORMAT = 1
-"""Bump when the exported graph or the folder's layout changes: older exports are redone on install."""
+EXPORT_FORMAT = 2
+"""Bump when the exported graph or the folder's layout changes: older exports are redone on install.
+
+1: ids in, the word-embedding table inside the graph. 2: ``inputs_embeds`` in, the table in
+:data:`WORD_EMBEDDINGS`, memory-mapped at run time.
+"""
 Quantization = Literal["fp32", "int8"]
 MODEL_FILES: dict[Quantization, str] = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
+WORD_EMBEDDINGS = "word_embeddings.npy"
+"""The word-embedding table (vocabulary × dimension, float32), shared by the fp32 and int8 graphs."""
 
 
 def export_dir_for(model_dir: Path) -> Path:
@@ -119,6 +132,7 @@ class OnnxEmbeddings(Embedder):
         self.quantization: Quantization = quantization
         self._session: Any = None
         self._tokenizer: Any = None
+        self._table: np.ndarray[Any, np.dtype[np.float32]] | None = None
         self._info: ExportInfo | None = None
         self._load_lock = threading.Lock()
 
@@ -154,6 +168,7 @@ class OnnxEmbeddings(Embedder):
             raise ModelError(
                 f"the ONNX export in {self.export_dir} has no {self.quantization} model: run `assistant model install`"
             )
+        table = self._open_table(info)
         tokenizer = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
         # As sentence-transformers tokenizes: truncate to the model's length (special tokens
         # included), pad a batch to its longest text.
@@ -166,8 +181,25 @@ class OnnxEmbeddings(Embedder):
                 f"cannot load the ONNX model {file}: {exc}; run `assistant model install --force`"
             ) from exc
         self._tokenizer = tokenizer
+        self._table = table
         self._session = session
         self._info = info
+
+    def _open_table(self, info: ExportInfo) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """The word-embedding table, memory-mapped read-only: rows are paged in as tokens use them."""
+        file = self.export_dir / info.files.get("word_embeddings", WORD_EMBEDDINGS)
+        try:
+            table: np.ndarray[Any, np.dtype[np.float32]] = np.load(file, mmap_mode="r")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"cannot read the word embeddings {file}: {exc}; run `assistant model install --force`"
+            ) from exc
+        if table.dtype != np.float32 or table.ndim != 2 or table.shape[1] != info.dimension:
+            raise ModelError(
+                f"{file} holds {table.dtype} {table.shape}, not float32 rows of {info.dimension}: "
+                "run `assistant model install --force`"
+            )
+        return table
 
     @property
     def dimension(self) -> int:
@@ -216,5 +248,8 @@ class OnnxEmbeddings(Embedder):
         encodings = self._tokenizer.encode_batch(prompted)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        (vectors,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        assert self._table is not None
+        # Copies the looked-up rows out of the mapping (padding rows included, as the graph used to).
+        embeds = np.ascontiguousarray(self._table[ids], dtype=np.float32)
+        (vectors,) = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)

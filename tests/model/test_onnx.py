@@ -18,7 +18,7 @@ from assistant.errors import ModelError
 from assistant.model.backends import choose_backend, make_embedder
 from assistant.model.embeddings import Embedder, SentenceTransformerEmbeddings
 from assistant.model.fingerprint import model_fingerprint
-from assistant.model.onnx_backend import EXPORT_INFO, OnnxEmbeddings, export_dir_for
+from assistant.model.onnx_backend import EXPORT_INFO, OnnxEmbeddings, current_export, export_dir_for
 from assistant.model.onnx_export import export_onnx
 from assistant.model.verify import ONNX_THRESHOLD, VerifyReport, check_onnx, source_text_for_verify, verify_texts
 from tests.conftest import CORPUS
@@ -36,12 +36,41 @@ def test_export_is_made_once_next_to_the_model(model_dir: Path) -> None:
     info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
     assert info["source_fingerprint"] == model_fingerprint(str(model_dir))
     assert info["prompts"]["query"] == "query: " and info["max_seq_length"] == 512 and info["dimension"] == 384
-    for name in ("model.onnx", "model-int8.onnx", "tokenizer.json"):
+    for name in ("model.onnx", "model-int8.onnx", "word_embeddings.npy", "tokenizer.json"):
         assert (export / name).is_file(), name
     stamp = (export / "model.onnx").stat().st_mtime_ns
     again = export_onnx(model_dir)
     assert again.built is False and (export / "model.onnx").stat().st_mtime_ns == stamp
     assert not list(export.parent.glob(f".{export.name}.building-*")), "a temp export folder was left behind"
+
+
+def test_word_embeddings_are_memory_mapped_outside_the_graph(
+    model_dir: Path, embedder: Embedder, torch_embedder: SentenceTransformerEmbeddings
+) -> None:
+    import onnx
+
+    export = export_dir_for(model_dir)
+    table = torch_embedder.model[0].auto_model.get_input_embeddings().weight.detach().numpy()
+    for name in ("model.onnx", "model-int8.onnx"):
+        graph = onnx.load(str(export / name), load_external_data=False).graph
+        assert [i.name for i in graph.input] == ["inputs_embeds", "attention_mask"], name
+        assert not [i.name for i in graph.initializer if i.dims and i.dims[0] == table.shape[0]], name
+    assert isinstance(embedder, OnnxEmbeddings)
+    embedder.warm_up()
+    assert isinstance(embedder._table, np.memmap) and embedder._table.shape == table.shape
+    assert np.array_equal(embedder._table[[0, 1, 2, 6, table.shape[0] - 1]], table[[0, 1, 2, 6, -1]])
+
+
+def test_an_export_of_the_old_format_is_redone(model_dir: Path, tmp_path: Path) -> None:
+    old = tmp_path / "models" / model_dir.name
+    shutil.copytree(model_dir, old, copy_function=os.link)
+    export = export_dir_for(old)
+    shutil.copytree(export_dir_for(model_dir), export, copy_function=os.link)
+    assert current_export(old)[1] is not None
+    info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
+    (export / EXPORT_INFO).unlink()  # a hard link: write a new file, not through the link
+    (export / EXPORT_INFO).write_text(json.dumps({**info, "format": 1}), encoding="utf-8")
+    assert current_export(old)[1] is None  # so `assistant model install` exports again
 
 
 def test_onnx_matches_sentence_transformers_on_every_held_out_question(
