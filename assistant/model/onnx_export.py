@@ -8,8 +8,8 @@ inside the graph costs the same as pooling in numpy after the session (measured:
 and leaves one output, the sentence vectors, with no per-token tensor to copy out.
 
 The word-embedding lookup stays outside the graph: the table is saved as ``word_embeddings.npy``
-and memory-mapped by :class:`~assistant.model.onnx_backend.OnnxEmbeddings`, so a server holds only
-the rows its questions use instead of all 384 MB. ``BertEmbeddings`` given ``inputs_embeds``
+and read row by row by :class:`~assistant.model.onnx_backend.WordEmbeddingTable`, so a server holds
+only the rows a batch uses instead of all 384 MB. ``BertEmbeddings`` given ``inputs_embeds``
 adds the same token-type (zeros) and position embeddings and applies the same LayerNorm as
 given ids, so the graph computes exactly what it did with the lookup inside.
 
@@ -154,9 +154,9 @@ def _export_graph(st_model: Any, out: Path) -> None:
 
 
 def _save_word_embeddings(st_model: Any, out: Path) -> None:
-    """The table as a plain float32 ``.npy``, which ``np.load(mmap_mode="r")`` maps without reading it."""
+    """The table as a plain little-endian float32 ``.npy``: a header, then the rows one after another."""
     weights = _word_embeddings(st_model).weight.detach().cpu().numpy()
-    np.save(out, np.ascontiguousarray(weights, dtype=np.float32), allow_pickle=False)
+    np.save(out, np.ascontiguousarray(weights, dtype="<f4"), allow_pickle=False)
 
 
 def _quantize(source: Path, out: Path) -> None:
