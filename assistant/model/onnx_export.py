@@ -2,10 +2,16 @@
 
 ``optimum`` cannot be installed beside transformers 5, so the export uses torch's own exporter
 (``torch.onnx.export`` with ``dynamo=True``): the folder's encoder is wrapped in a small
-``torch.nn.Module`` whose ``forward(input_ids, attention_mask)`` calls it by keyword and applies
+``torch.nn.Module`` whose ``forward(inputs_embeds, attention_mask)`` calls it by keyword and applies
 the folder's mean pooling and L2 normalization, with dynamic batch and sequence axes. Pooling
 inside the graph costs the same as pooling in numpy after the session (measured: within noise),
 and leaves one output, the sentence vectors, with no per-token tensor to copy out.
+
+The word-embedding lookup stays outside the graph: the table is saved as ``word_embeddings.npy``
+and read row by row by :class:`~assistant.model.onnx_backend.WordEmbeddingTable`, so a server holds
+only the rows a batch uses instead of all 384 MB. ``BertEmbeddings`` given ``inputs_embeds``
+adds the same token-type (zeros) and position embeddings and applies the same LayerNorm as
+given ids, so the graph computes exactly what it did with the lookup inside.
 
 The export also writes a dynamically quantized int8 copy (``onnxruntime.quantization``), the
 tokenizer, and ``export.json``. Like the model folder, it is written to a temporary sibling
@@ -40,6 +46,7 @@ from assistant.model.onnx_backend import (
     EXPORT_FORMAT,
     EXPORT_INFO,
     MODEL_FILES,
+    WORD_EMBEDDINGS,
     ExportInfo,
     OnnxEmbeddings,
     current_export,
@@ -61,7 +68,7 @@ class ExportResult:
 
 
 def _encoder_module(st_model: Any) -> Any:
-    """The torch module to export: the encoder, called by keyword, then mean pooling and L2 normalization."""
+    """The torch module to export: the encoder on looked-up word embeddings, then mean pooling and L2 normalization."""
     import torch
 
     modules = list(st_model)
@@ -78,8 +85,8 @@ def _encoder_module(st_model: Any) -> Any:
             super().__init__()
             self.encoder = encoder
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, p=2.0, dim=1)
@@ -105,7 +112,18 @@ def _quiet() -> Any:
             logger.setLevel(level)
 
 
+def _word_embeddings(st_model: Any) -> Any:
+    """The encoder's word-embedding module (``BertEmbeddings.word_embeddings``)."""
+    import torch
+
+    table = st_model[0].auto_model.get_input_embeddings()
+    if not isinstance(table, torch.nn.Embedding):
+        raise ModelError(f"the encoder's input embeddings are a {type(table).__name__}, not a lookup table")
+    return table
+
+
 def _export_graph(st_model: Any, out: Path) -> None:
+    import onnx
     import torch
 
     module = _encoder_module(st_model)
@@ -116,18 +134,29 @@ def _export_graph(st_model: Any, out: Path) -> None:
     batch = torch.export.Dim("batch", min=1, max=4096)
     sequence = torch.export.Dim("sequence", min=1, max=int(st_model.max_seq_length))
     with _quiet(), torch.inference_mode():
+        embeds = _word_embeddings(st_model)(sample["input_ids"])
         torch.onnx.export(
             module,
-            (sample["input_ids"], sample["attention_mask"]),
+            (embeds, sample["attention_mask"]),
             str(out),
-            input_names=["input_ids", "attention_mask"],
+            input_names=["inputs_embeds", "attention_mask"],
             output_names=["sentence_embedding"],
-            dynamic_shapes={"input_ids": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}},
+            dynamic_shapes={"inputs_embeds": {0: batch, 1: sequence}, "attention_mask": {0: batch, 1: sequence}},
             opset_version=OPSET,
             dynamo=True,
             external_data=False,
             verbose=False,
         )
+    graph = onnx.load(str(out))
+    table_rows = int(_word_embeddings(st_model).num_embeddings)
+    if any(init.dims and init.dims[0] == table_rows for init in graph.graph.initializer):
+        raise ModelError("the exported graph still holds the word-embedding table; it must take inputs_embeds")
+
+
+def _save_word_embeddings(st_model: Any, out: Path) -> None:
+    """The table as a plain little-endian float32 ``.npy``: a header, then the rows one after another."""
+    weights = _word_embeddings(st_model).weight.detach().cpu().numpy()
+    np.save(out, np.ascontiguousarray(weights, dtype="<f4"), allow_pickle=False)
 
 
 def _quantize(source: Path, out: Path) -> None:
@@ -173,6 +202,7 @@ def export_onnx(model_dir: Path, *, force: bool = False, threads: int = 2) -> Ex
         folder.mkdir()
         _export_graph(st_model, folder / MODEL_FILES["fp32"])
         _quantize(folder / MODEL_FILES["fp32"], folder / MODEL_FILES["int8"])
+        _save_word_embeddings(st_model, folder / WORD_EMBEDDINGS)
         shutil.copy2(model_dir / "tokenizer.json", folder / "tokenizer.json")
         export = ExportInfo(
             format=EXPORT_FORMAT,
@@ -183,7 +213,7 @@ def export_onnx(model_dir: Path, *, force: bool = False, threads: int = 2) -> Ex
             dimension=dimension,
             pad_token_id=int(tokenizer.pad_token_id),
             pad_token=str(tokenizer.pad_token),
-            files={str(k): v for k, v in MODEL_FILES.items()},
+            files={**{str(k): v for k, v in MODEL_FILES.items()}, "word_embeddings": WORD_EMBEDDINGS},
             exported_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             versions={p: _version(p) for p in ("torch", "transformers", "onnx", "onnxscript", "onnxruntime")},
         )

@@ -18,7 +18,7 @@ from assistant.errors import ModelError
 from assistant.model.backends import choose_backend, make_embedder
 from assistant.model.embeddings import Embedder, SentenceTransformerEmbeddings
 from assistant.model.fingerprint import model_fingerprint
-from assistant.model.onnx_backend import EXPORT_INFO, OnnxEmbeddings, export_dir_for
+from assistant.model.onnx_backend import EXPORT_INFO, OnnxEmbeddings, current_export, export_dir_for
 from assistant.model.onnx_export import export_onnx
 from assistant.model.verify import ONNX_THRESHOLD, VerifyReport, check_onnx, source_text_for_verify, verify_texts
 from tests.conftest import CORPUS
@@ -36,12 +36,46 @@ def test_export_is_made_once_next_to_the_model(model_dir: Path) -> None:
     info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
     assert info["source_fingerprint"] == model_fingerprint(str(model_dir))
     assert info["prompts"]["query"] == "query: " and info["max_seq_length"] == 512 and info["dimension"] == 384
-    for name in ("model.onnx", "model-int8.onnx", "tokenizer.json"):
+    for name in ("model.onnx", "model-int8.onnx", "word_embeddings.npy", "tokenizer.json"):
         assert (export / name).is_file(), name
     stamp = (export / "model.onnx").stat().st_mtime_ns
     again = export_onnx(model_dir)
     assert again.built is False and (export / "model.onnx").stat().st_mtime_ns == stamp
     assert not list(export.parent.glob(f".{export.name}.building-*")), "a temp export folder was left behind"
+
+
+def test_word_embeddings_are_read_from_disk_outside_the_graph(
+    model_dir: Path, embedder: Embedder, torch_embedder: SentenceTransformerEmbeddings
+) -> None:
+    import onnx
+
+    export = export_dir_for(model_dir)
+    table = torch_embedder.model[0].auto_model.get_input_embeddings().weight.detach().numpy()
+    for name in ("model.onnx", "model-int8.onnx"):
+        graph = onnx.load(str(export / name), load_external_data=False).graph
+        assert [i.name for i in graph.input] == ["inputs_embeds", "attention_mask"], name
+        assert not [i.name for i in graph.initializer if i.dims and i.dims[0] == table.shape[0]], name
+    assert isinstance(embedder, OnnxEmbeddings)
+    embedder.encode(["子どもが熱を出して", "Is there a shared taxi?"], "query")
+    assert embedder._table is not None and embedder._table.rows == table.shape[0]
+    ids = np.array([[0, 6, 1, 1], [table.shape[0] - 1, 6, 2, 0]], dtype=np.int64)
+    assert np.array_equal(embedder._table.lookup(ids), table[ids])  # bit for bit, repeats and padding included
+    with pytest.raises(ModelError, match="outside the vocabulary"):
+        embedder._table.lookup(np.array([[table.shape[0]]], dtype=np.int64))
+    # Never mapped: a mapping would make 16 neighbouring pages resident per row used (kernel fault-around).
+    assert "word_embeddings.npy" not in Path("/proc/self/maps").read_text()
+
+
+def test_an_export_of_the_old_format_is_redone(model_dir: Path, tmp_path: Path) -> None:
+    old = tmp_path / "models" / model_dir.name
+    shutil.copytree(model_dir, old, copy_function=os.link)
+    export = export_dir_for(old)
+    shutil.copytree(export_dir_for(model_dir), export, copy_function=os.link)
+    assert current_export(old)[1] is not None
+    info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
+    (export / EXPORT_INFO).unlink()  # a hard link: write a new file, not through the link
+    (export / EXPORT_INFO).write_text(json.dumps({**info, "format": 1}), encoding="utf-8")
+    assert current_export(old)[1] is None  # so `assistant model install` exports again
 
 
 def test_onnx_matches_sentence_transformers_on_every_held_out_question(
