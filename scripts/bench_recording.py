@@ -30,6 +30,7 @@ import httpx
 
 from assistant.config import ROOT, get_settings
 from assistant.corpus import load_corpus
+from assistant.evaluation.bench import free_port
 from assistant.evaluation.questions import load_questions
 from assistant.store.db import make_engine
 from assistant.store.migrate import upgrade
@@ -67,14 +68,6 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 600
             pass
         time.sleep(0.5)
     raise SystemExit(f"server on {base} not ready in {timeout:.0f} s")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def enqueue_cost_us(samples: int = 20_000) -> float:

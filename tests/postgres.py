@@ -12,13 +12,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
+
+from assistant.evaluation.bench import free_port
 
 
 def _binaries() -> Path:
@@ -29,12 +30,6 @@ def _binaries() -> Path:
     if on_path:
         return Path(on_path).parent
     pytest.fail("PostgreSQL is not installed (no pg_ctl under /usr/lib/postgresql/*/bin): run `make test`")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_user() -> str | None:
@@ -61,7 +56,7 @@ class PostgresServer:
         self.user = _server_user()
         self.folder = Path(tempfile.mkdtemp(prefix="assistant-pg-"))
         self.data = self.folder / "data"
-        self.port = _free_port()
+        self.port = free_port()
         if self.user:
             shutil.chown(self.folder, self.user)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale")

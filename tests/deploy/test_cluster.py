@@ -41,6 +41,7 @@ from sqlalchemy import create_engine, text
 from assistant.config import ROOT, Settings
 from assistant.corpus import load_corpus
 from assistant.errors import IndexError_
+from assistant.evaluation.bench import free_port
 from assistant.model.backends import make_embedder
 from assistant.search.index import fresh_version
 from assistant.search.versions import activate, current_name, read_history, versions
@@ -49,7 +50,7 @@ from tests.api.store_fixtures import ADMIN_KEY, admin
 from tests.deploy.test_replica import NGINX, render
 from tests.gate import edit_project, shift_examples, small_gate
 from tests.postgres import PostgresServer
-from tests.servers import ServerProcess, free_port
+from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.slow
 

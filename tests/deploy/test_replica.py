@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from assistant.config import ROOT
-from tests.servers import ServerProcess, free_port
+from assistant.evaluation.bench import free_port
+from tests.servers import ServerProcess
 
 pytestmark = pytest.mark.slow
 
