@@ -40,6 +40,7 @@ import httpx
 
 from assistant.config import Settings
 from assistant.errors import AssistantError
+from assistant.evaluation.metrics import percentile
 
 LEVELS = (1, 4, 16)
 FLOOR_QUESTIONS = 60
@@ -59,16 +60,6 @@ TARGETS: dict[str, tuple[str, float]] = {
 
 
 # --------------------------------------------------------------------------- figures
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0–1) by linear interpolation; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 @dataclass

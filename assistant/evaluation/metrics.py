@@ -163,7 +163,8 @@ def run_questions(
     return outcomes
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0–1) by linear interpolation; 0 for no values."""
     if not values:
         return 0.0
     ordered = sorted(values)
@@ -269,7 +270,7 @@ def compute_metrics(outcomes: list[Outcome]) -> Metrics:
         false_abstention_rate=_ratio(sum(o.abstained for o in inside), len(inside)),
         accuracy=_ratio(sum(o.correct for o in outcomes), len(outcomes)),
         latency_p50_ms=round(statistics.median(latencies), 2) if latencies else 0.0,
-        latency_p95_ms=round(_percentile(latencies, 0.95), 2),
+        latency_p95_ms=round(percentile(latencies, 0.95), 2),
         conversation_turns=_ratio(sum(o.correct for o in turns), len(turns)),
         two_needs_both=_ratio(sum(o.both_cited for o in two), len(two)),
         answer_language=_ratio(sum(o.lang_ok for o in outcomes), len(outcomes)),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.evaluation.bench import BenchResult, Run, ServerFigures, percentile
+from assistant.evaluation.bench import BenchResult, Run, ServerFigures
+from assistant.evaluation.metrics import percentile
 from assistant.evaluation.naive import FaissVectorStore
 from assistant.model.embeddings import Embedder
 

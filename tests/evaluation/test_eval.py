@@ -18,20 +18,12 @@ from assistant.evaluation.comparison import Gate, evaluate
 from assistant.evaluation.metrics import Outcome, compute_metrics
 from assistant.evaluation.questions import EvalQuestion, QuestionSetError, load_questions
 from assistant.evaluation.report import RunReport, write_report
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import CORPUS, CliRunner
 
 HELD_OUT = ROOT / "eval" / "questions"
 TUNING = ROOT / "eval" / "tuning"
 GATE = ROOT / "eval" / "gate.json"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _key(text: str) -> str:
@@ -156,7 +148,7 @@ def test_report_renders_in_headless_chromium(held_out_run: RunReport, assistant:
     assert "| Right project first |" in md_path.read_text(encoding="utf-8")
     external: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 1600})
         page.on("request", lambda r: external.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
         page.goto(html_path.as_uri())
