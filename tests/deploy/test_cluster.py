@@ -41,13 +41,12 @@ from sqlalchemy import create_engine, text
 from assistant.config import ROOT, Settings
 from assistant.corpus import load_corpus
 from assistant.errors import IndexError_
-from assistant.evaluation.bench import free_port
 from assistant.model.backends import make_embedder
 from assistant.search.index import fresh_version
 from assistant.search.versions import activate, current_name, read_history, versions
 from tests.api.line_fixtures import SECRET, TOKEN, LineStandIn, body_of, line_stand_in, sign, text_event
 from tests.api.store_fixtures import ADMIN_KEY, admin
-from tests.deploy.test_replica import NGINX, render
+from tests.deploy.test_replica import start_nginx
 from tests.gate import edit_project, shift_examples, small_gate
 from tests.postgres import PostgresServer
 from tests.servers import ServerProcess
@@ -80,26 +79,6 @@ class Cluster:
     gate_args: list[str]
     database_url: str  # the PostgreSQL database both replicas use
     line: LineStandIn  # the loopback stand-in for LINE's Messaging API both replicas reply to
-
-
-def _start_nginx(runtime: Path, upstreams: list[str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    conf = render(runtime, upstreams, f"127.0.0.1:{port}")
-    process = subprocess.Popen(
-        [NGINX, "-c", str(conf), "-p", str(runtime), "-e", str(runtime / "error.log"), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, (runtime / "error.log").read_text()
-        time.sleep(0.1)
 
 
 def _seed_version(request: pytest.FixtureRequest, settings: Settings) -> Path:
@@ -171,7 +150,7 @@ def cluster(settings, request: pytest.FixtureRequest, tmp_path_factory: pytest.T
                     "dropped": 0,
                     "recording": True,
                 }, ready
-            nginx, url = _start_nginx(root / "nginx", [f"127.0.0.1:{r.port}" for r in replicas])
+            nginx, url = start_nginx(root / "nginx", [f"127.0.0.1:{r.port}" for r in replicas])
             yield Cluster(
                 replicas=replicas,
                 nginx=url,

@@ -77,12 +77,10 @@ def server(settings, built_index: Path, tmp_path_factory: pytest.TempPathFactory
     process.stop()
 
 
-@pytest.fixture
-def nginx(server: ServerProcess, tmp_path: Path) -> Iterator[str]:
-    """nginx in front of the replica and of a dead port (a replica that is down)."""
+def start_nginx(runtime: Path, upstreams: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's nginx on the rendered deploy/nginx.conf in ``runtime``, once it answers; and its URL."""
     port = free_port()
-    conf = render(tmp_path / "nginx", [f"127.0.0.1:{free_port()}", f"127.0.0.1:{server.port}"], f"127.0.0.1:{port}")
-    runtime = conf.parent
+    conf = render(runtime, upstreams, f"127.0.0.1:{port}")
     process = subprocess.Popen(
         [NGINX, "-c", str(conf), "-p", str(runtime), "-e", str(runtime / "error.log"), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
@@ -93,11 +91,17 @@ def nginx(server: ServerProcess, tmp_path: Path) -> Iterator[str]:
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                break
+                return process, url
         except httpx.HTTPError:
             pass
         assert time.monotonic() < deadline and process.poll() is None, (runtime / "error.log").read_text()
         time.sleep(0.1)
+
+
+@pytest.fixture
+def nginx(server: ServerProcess, tmp_path: Path) -> Iterator[str]:
+    """nginx in front of the replica and of a dead port (a replica that is down)."""
+    process, url = start_nginx(tmp_path / "nginx", [f"127.0.0.1:{free_port()}", f"127.0.0.1:{server.port}"])
     yield url
     process.terminate()
     process.wait(timeout=30)
