@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answering.answers import ResidentTown
+from assistant.answering.validation import clean
 from assistant.corpus import Zone
 from assistant.search.tokens import normalize
 
@@ -106,7 +107,8 @@ class TownFinder:
 
     def parse(self, value: str | None) -> ResidentTown | None:
         """A town given by a channel (``/v1/ask``'s ``town``): a member by any of its names, else outside."""
-        if value is None or not value.strip():
+        value = clean(value) if value is not None else ""
+        if not value:  # absent, empty, or nothing visible (zero-width, bidi marks): no town
             return None
         key = normalize(value)
         if key in self._lookup:
@@ -114,7 +116,7 @@ class TownFinder:
         for name, spelled, districts in self._forms:
             if spelled.fullmatch(key) or districts.fullmatch(key):
                 return ResidentTown(name)
-        return ResidentTown(value.strip(), member=False)
+        return ResidentTown(value, member=False)
 
     def resident(self, text: str, *, said: bool = False) -> ResidentTown | None:
         """The resident's town as the question states it, or None.

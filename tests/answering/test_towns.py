@@ -72,6 +72,12 @@ def test_a_town_given_by_the_channel_is_read_the_same_way(given: str, expected: 
     assert FINDER.parse(given) == expected
 
 
+@pytest.mark.parametrize("given", ["", "   ", "\u200b", "\u200e\u2066"])
+def test_a_channel_town_with_nothing_visible_is_no_town(given: str) -> None:
+    """Not echoed back as a place outside the zone (「…、\u200bは含まれていません」)."""
+    assert FINDER.parse(given) is None
+
+
 def test_a_project_name_holding_a_town_is_neither_chinese_nor_the_residents_town(assistant) -> None:  # type: ignore[no-untyped-def]
     """「富岡地域自立支援協議会事業」 typed alone: Japanese (kanji only, all Japanese characters, a project's
     name), and the 富岡 inside the name does not override the town the channel passes."""
