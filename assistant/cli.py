@@ -277,13 +277,14 @@ def ask(
     """Answer one question, exactly as the API does (and record it, masked, with channel cli)."""
     from assistant.answering.service import Assistant
     from assistant.answering.sessions import MemoryConversations
-    from assistant.answering.validation import validate_question, validate_session_id
+    from assistant.answering.validation import validate_question, validate_session_id, validate_town
     from assistant.errors import StoreUnavailableError
     from assistant.store.runtime import Store
 
     settings = _settings()
     validate_question(question, settings.max_question_chars)  # a bad question fails before the model loads
     validate_session_id(session)
+    validate_town(town)
     assistant = Assistant.load(settings)
     store = Store(settings)
     recording = False

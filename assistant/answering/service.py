@@ -30,7 +30,7 @@ from assistant.answering.language import Language, detect, japanese_kanji_only
 from assistant.answering.names import ProjectNames
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.answering.towns import TownFinder
-from assistant.answering.validation import validate_question, validate_session_id
+from assistant.answering.validation import validate_question, validate_session_id, validate_town
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project
 from assistant.errors import ConfigError
@@ -249,6 +249,7 @@ class Assistant:
         started = time.perf_counter()
         text = validate_question(question, self.settings.max_question_chars)
         session_id = validate_session_id(session_id)
+        town = validate_town(town)
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
         language = detect(text, parser=self.analyzer.parse)
         if language.answer == "zh" and japanese_kanji_only(text) and self.names.named(text).any():

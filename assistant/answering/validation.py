@@ -134,3 +134,16 @@ def validate_session_id(session_id: object, max_chars: int = 128) -> str | None:
         raise QuestionError(f"'session_id' is {len(session_id)} characters long; the limit is {max_chars}")
     _check_encodable("session_id", session_id)
     return session_id
+
+
+def validate_town(town: object, max_chars: int = 64) -> str | None:
+    """The town a channel passes, or None for none; a :class:`QuestionError` when unusable (the API's
+    ``town`` has the same 64-character limit)."""
+    if town is None or town == "":
+        return None
+    if not isinstance(town, str):
+        raise QuestionError(f"'town' must be text, not {type(town).__name__}")
+    if len(town) > max_chars:
+        raise QuestionError(f"'town' is {len(town)} characters long; the limit is {max_chars}")
+    _check_encodable("town", town)
+    return town

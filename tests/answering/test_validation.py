@@ -15,6 +15,7 @@ from assistant.answering.validation import (
     has_visible_character,
     validate_question,
     validate_session_id,
+    validate_town,
 )
 from assistant.errors import QuestionError
 from tests.conftest import CliRunner
@@ -103,6 +104,18 @@ def test_session_ids() -> None:
         validate_session_id("x" * 129)
     with pytest.raises(QuestionError, match="'session_id' must be text"):
         validate_session_id(7)
+
+
+def test_channel_towns() -> None:
+    """``assistant ask --town`` and LINE pass the town to the service, which checks it as the API does."""
+    assert validate_town(None) is None and validate_town("") is None
+    assert validate_town("下仁田町") == "下仁田町"
+    with pytest.raises(QuestionError, match=re.escape("'town' is not valid text: character 1 is U+DCFF")):
+        validate_town("\udcff")
+    with pytest.raises(QuestionError, match="'town' is 65 characters long; the limit is 64"):
+        validate_town("x" * 65)
+    with pytest.raises(QuestionError, match="'town' must be text"):
+        validate_town(7)
 
 
 @pytest.mark.parametrize(
