@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import CorpusError
 from assistant.languages import LANGUAGES, LanguagePack, ProjectText, check_languages
@@ -168,6 +168,16 @@ class Town(_Strict):
     """The name in other scripts (甘乐町, 간라, คันระ …)."""
     districts: list[str] = Field(default_factory=list)
     """大字 and district names inside the municipality."""
+    readings: dict[str, list[str]] = Field(default_factory=dict)
+    """A district's readings, in kana and romaji (善慶寺: [ぜんけいじ, Zenkeiji]): for questions typed
+    in kana or romaji. Every key is one of ``districts``."""
+
+    @model_validator(mode="after")
+    def _readings_of_districts(self) -> Town:
+        unknown = [name for name in self.readings if name not in self.districts]
+        if unknown:
+            raise ValueError(f"field 'readings': {', '.join(unknown)} not in 'districts' of {self.name}")
+        return self
 
 
 class Zone(_Strict):

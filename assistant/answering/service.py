@@ -317,12 +317,28 @@ class Assistant:
         All the texts are embedded in one model call.
         """
         parts, clauses = sentences(query), segments(query)
-        texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else [])]))
+        # A sentence that only says where the resident lives (「岡本地区に住んでいます。」, "I live in
+        # Kanra.") is not part of the need: the town's name would pull the search towards projects that
+        # name towns. Such a sentence is one that states a home and, without its place names, is
+        # confident of no project; it is never where the need is, and when the rest of the message
+        # is confident on its own, the rest is the need. The forms needed to tell are searched in
+        # the same model call.
+        home = {t: self.towns.without(t) for t in parts if self.towns.resident(t, said=True)}
+        rest = " ".join(t for t in parts if t not in home) if home and len(home) < len(parts) else None
+        bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
+        extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
+        texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra]))
         scored: dict[str, tuple[Retrieval, float]] = {}
         for text, retrieval in zip(texts, self.retriever.search_many(texts), strict=True):
             named = replace(retrieval, named=self.names.named(text))
             scored[text] = (named, self.confidence(named, japanese=japanese))
         whole, confidence = scored[query]
+        only_home = [t for t, bare in home.items() if not bare.strip() or scored[bare][1] < self.params.threshold]
+        if rest and len(only_home) == len(home) and scored[rest][1] >= self.params.threshold:
+            whole, confidence = scored[rest]
+        elif bare_whole and not home and scored[bare_whole][1] >= self.params.threshold:
+            whole, confidence = scored[bare_whole]
+        parts = [t for t in parts if t not in only_home]
         return Evidence(
             whole,
             confidence,
@@ -376,7 +392,7 @@ class Assistant:
         if (
             resident is not None
             and not named
-            and self._asks_what_town_can_use(text, query, retrieval, confident, in_conversation)
+            and self._asks_what_town_can_use(text, query, confident, japanese, in_conversation)
         ):
             covering = [i for i, p in enumerate(self._projects) if resident.covered_by(p)]
             if not covering:
@@ -403,23 +419,40 @@ class Assistant:
         return _Decision(chosen, abstained=False)
 
     def _asks_what_town_can_use(
-        self, text: str, query: str, retrieval: Retrieval, confident: bool, in_conversation: bool
+        self, text: str, query: str, confident: bool, japanese: bool, in_conversation: bool
     ) -> bool:
         """What can residents of my town use: asks for several projects, or what can be used, naming none.
 
         A question naming a project (「下仁田町でも病児保育は使える？」) is about that project instead,
-        and in a conversation "can I use it?" is about the conversation's project.
+        and in a conversation "can I use it?" is about the conversation's project. A question with a
+        topic of its own once the places are taken out (「木の家具を富岡で処分してもらえる制度も使える？」)
+        asks about that topic, not for the town's list (confident, and the meaning and word searches
+        agree on its project); a town's name alone only pulls the search
+        towards projects that name towns. (A district that is also a project's alias, 岡本地区, names
+        where the resident lives, not the project.)
         """
-        if retrieval.named is not None and retrieval.named.any():
+        bare = self.towns.without(query)
+        if self.names.named(bare).any() or self.names.named(self.towns.without(text)).any():
             return False
+        topical: list[bool] = []
+
+        def has_topic() -> bool:  # searched only when a cue needs it: one more model call
+            if not topical:
+                alone, confidence = self.evidence(bare, japanese=japanese).main(self.params.threshold)
+                # A topic: confident, and meaning and words agree on one project. Generic words
+                # ("joint projects", 制度) spread over many projects and the two searches disagree.
+                agree = alone.lexical.max() > 0 and int(alone.dense.argmax()) == int(alone.lexical.argmax())
+                topical.append(bool(bare.strip()) and confidence >= self.params.threshold and agree)
+            return topical[0]
+
         for form in dict.fromkeys([text, query]):
             hits = self.list_cues.read(form)
             # A word asking for several counts beside a word for the services themselves or for using them.
             if hits.japanese_list or hits.several and (hits.services or hits.usable):
                 return True
-            if hits.services and (hits.usable or not confident):
+            if hits.services and hits.usable and not has_topic():
                 return True
-            if hits.usable and not confident and not in_conversation:
+            if (hits.services or hits.usable and not in_conversation) and not confident:
                 return True
         return False
 

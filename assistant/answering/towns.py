@@ -26,9 +26,11 @@ from assistant.corpus import Zone
 from assistant.search.tokens import normalize
 
 _RESIDE_AFTER = (
-    r"(?:に|で)?\s?(?:住んで|住む|住み|すんで|すむ|住まい|在住|暮らし|くらし|くらして|暮らして)"
+    r"\s?(?:に|で)?\s?(?:住んで|住む|住み|すんで|すむ|住まい|在住|暮らし|くらし|くらして|暮らして)"
     r"|(?:市民|町民|村民|民|の住民|住民|の者|のもの|のもん)"
 )
+# 「砥沢で母と二人で暮らしてます」: the place, then a few words, then the verb of living, in one clause.
+_RESIDE_NEAR_AFTER = r"\s?(?:に|で)[^。．.!?！？、,]{0,10}?(?:住んで|住み|すんで|暮らして|くらして|暮らし|くらし)"
 _FROM_AFTER = (
     r"で(?:も)?(?:使え|つかえ|利用でき|りようでき|受けられ|うけられ)"
     r"|から(?:でも|も|は)?(?:.{0,6})(?:使|利用|つか|りよう|行|い[けき]|通|かよ|頼|たの|申し込|もうしこ|参加)"
@@ -53,8 +55,10 @@ _EN_SERVICE_BEFORE = r"\b(?:in|at|near|around)\s+"
 # Romance, Vietnamese, Tagalog and Indonesian "I live in": the place after these words is home.
 _OTHER_RESIDE_BEFORE = (
     r"(?:sống ở|ở tại|moro em|moro no|moro na|vivo em|vivo en|resido en|resido em|nakatira sa|nakatira ako sa|"
-    r"tinggal di|saya di|domisili)\s+"
+    r"tinggal di|saya di|domisili|住在|家在|อาศัยอยู่ที่|อยู่ที่)\s*"
 )
+# Korean and Nepali say it after the place: 「난모쿠에 사는데」, 「नानमोकुमा बस्छु」.
+_OTHER_RESIDE_AFTER = r"\s?(?:에|에서)\s?(?:살|사는|삽니다|거주)|(?:मा)\s?(?:बस्छु|बस्छौं|बस्ने|बस्दै)"
 # Names that are part of a facility's name, not a place of residence.
 _FACILITY_AFTER = r"(?:総合病院|病院|駅|線|高校|中学|小学|IC|インター)"
 
@@ -89,9 +93,13 @@ class TownFinder:
             latin = list(town.latin)
             core = _names_pattern(names)
             latin_core = _names_pattern(latin)
-            district = _names_pattern(town.districts)
+            readings = [r for rs in town.readings.values() for r in rs]
+            # Short kana readings (うだ, そぎ) hide inside ordinary words: only readings of 3 or more.
+            district = _names_pattern([*town.districts, *(r for r in readings if not r.isascii() and len(r) >= 3)])
+            district_latin = _names_pattern([r for r in readings if r.isascii()])
             spelled = rf"(?:{core})" + (rf"|\b(?:{latin_core})\b" if latin_core else "")
-            self._forms.append((town.name, re.compile(spelled), re.compile(rf"(?:{district})") if district else _NEVER))
+            in_district = rf"(?:{district})" + (rf"|\b(?:{district_latin})\b" if district_latin else "")
+            self._forms.append((town.name, re.compile(spelled), re.compile(in_district) if district else _NEVER))
         outside = _names_pattern(zone.outside_places)
         self._outside = re.compile(rf"(?:{outside})(?:市|町|村|県|都|府)?") if outside else _NEVER
         self._lookup = {
@@ -140,10 +148,12 @@ class TownFinder:
                 home = (
                     re.search(_JA_RESIDE_BEFORE + "$", before)
                     or re.match(_RESIDE_AFTER, after)
+                    or re.match(_RESIDE_NEAR_AFTER, after)
                     or re.match(_FROM_AFTER, after)
                     or re.search(_EN_RESIDE_BEFORE + "$", before)
                     or re.match(_EN_RESIDE_AFTER, after)
                     or re.search(_OTHER_RESIDE_BEFORE + "$", before)
+                    or re.match(_OTHER_RESIDE_AFTER, after)
                 )
                 if home:
                     found.append((0, match.start(), name))
@@ -151,7 +161,15 @@ class TownFinder:
                     found.append((2, match.start(), name))
             for match in districts.finditer(question):
                 after = question[match.end() :]
-                if re.match(_RESIDE_AFTER, after) or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after):
+                before = question[: match.start()]
+                if (
+                    re.match(_RESIDE_AFTER, after)
+                    or re.match(_RESIDE_NEAR_AFTER, after)
+                    or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after)
+                    or re.search(_EN_RESIDE_BEFORE + "$", before)
+                    or re.search(_OTHER_RESIDE_BEFORE + "$", before)
+                    or re.match(_OTHER_RESIDE_AFTER, after)
+                ):
                     found.append((1, match.start(), name))
         outside = [m for m in self.places_outside(text) if m.role == "residence"]
         if said:
@@ -181,9 +199,11 @@ class TownFinder:
                 role = "other"
             elif (
                 re.match(_RESIDE_AFTER, after)
+                or re.match(_RESIDE_NEAR_AFTER, after)
                 or re.search(_EN_RESIDE_BEFORE + "$", before)
                 or re.match(_EN_RESIDE_AFTER, after)
                 or re.search(_OTHER_RESIDE_BEFORE + "$", before)
+                or re.match(_OTHER_RESIDE_AFTER, after)
             ):
                 role = "residence"
             elif re.match(_PLACE_OF_SERVICE_AFTER, after) or re.search(_EN_SERVICE_BEFORE + "$", before):

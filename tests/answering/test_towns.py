@@ -26,10 +26,31 @@ FINDER = TownFinder(load_corpus(CORPUS).zone)
         ("Tôi sống ở Kanra", "甘楽町"),
         ("난모쿠에 살아요", "南牧村"),
         ("nanmoku mura ni sunde imasu", "南牧村"),
+        ("砥沢で母と二人で暮らしてます", "南牧村"),  # the verb of living a few words after the district
+        ("ぜんけいじ に すんで います", "甘楽町"),  # a district's reading, spaced as romaji converts it
+        ("I live in Zenkeiji", "甘楽町"),
+        ("我们家住在南牧村", "南牧村"),
     ],
 )
 def test_member_towns_are_recognised_however_written(question: str, town: str) -> None:
     assert FINDER.resident(question) == ResidentTown(town)
+
+
+def test_a_surname_that_is_also_a_district_is_not_a_town() -> None:
+    assert FINDER.resident("岡本です。病児保育について教えて") is None
+    assert FINDER.resident("おかもとさんに聞きました") is None
+
+
+def test_short_district_readings_are_not_found_inside_other_words() -> None:
+    """宇田 reads うだ: 「どうだに住んで」 is not 宇田 (kana readings shorter than 3 count only in kanji)."""
+    assert FINDER.resident("どうだに住んでいる人") is None
+
+
+def test_a_district_reading_must_be_one_of_the_towns_districts() -> None:
+    from assistant.corpus import Town
+
+    with pytest.raises(ValueError, match="readings.*砥沢"):
+        Town(name="甘楽町", districts=["善慶寺"], readings={"砥沢": ["とざわ"]})
 
 
 def test_a_place_outside_the_zone_named_as_home_is_not_a_member_town() -> None:
@@ -97,3 +118,28 @@ def test_a_turn_going_back_resolves_to_the_earlier_project(assistant) -> None:  
     assert assistant.ask("手話の講座はありますか", session).citations[0].project_id == "sign-language-training"
     back = assistant.ask("さっきのシステムの話に戻るけど、業者との契約も市町村で一緒にやってるの？", session)
     assert back.citations[0].project_id == "school-admin-system" and back.follow_up
+
+
+def test_a_sentence_saying_only_where_the_resident_lives_is_not_the_need(assistant) -> None:  # type: ignore[no-untyped-def]
+    """「I live in Kanra.」 names a town that the bulky-waste project names; the need is the rest."""
+    result = assistant.ask("I live in Kanra. Is there somewhere my son can go instead of school?")
+    assert result.town == "甘楽町"
+    assert result.citations[0].project_id == "adaptive-guidance-classroom"
+    assert result.citations[0].covers_town is True
+
+
+def test_a_district_that_is_a_projects_alias_still_asks_for_the_towns_list(assistant) -> None:  # type: ignore[no-untyped-def]
+    """岡本地区 is an alias of the sewerage project, but here it says where the resident lives."""
+    result = assistant.ask("岡本地区に住んでいます。私に関係のある連携事業を全部知りたいです")
+    assert result.list_answer and result.town == "富岡市"
+    covering = {p.id for p in assistant.corpus.projects.values() if "富岡市" in p.covers}
+    assert {c.project_id for c in result.citations} == covering
+
+
+def test_a_specific_service_asked_after_a_town_is_that_service_not_the_towns_list(assistant) -> None:  # type: ignore[no-untyped-def]
+    session = "town-specific-1"
+    assistant.ask("下仁田に引っ越してきました。ファミサポは使えますか", session)
+    result = assistant.ask("木の家具を富岡で処分してもらえる制度もあるって聞いたけど、それも使える？", session)
+    assert not result.list_answer
+    assert result.citations[0].project_id == "bulky-waste"
+    assert result.citations[0].covers_town is False
