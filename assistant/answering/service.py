@@ -15,8 +15,10 @@ Example::
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -86,6 +88,8 @@ SEGMENTED_FROM_CHARS = 30
 LONG_MESSAGE_CHARS = 60
 """A message this long is also read sentence by sentence, for a need buried in its middle."""
 MAX_SEGMENTS = 8
+ANSWER_CACHE_SIZE = 4096
+"""Answers kept for questions asked again with no conversation behind them (a burst of the same question)."""
 
 
 def sentences(text: str) -> list[str]:
@@ -184,6 +188,10 @@ class Assistant:
         self.list_cues = ListCues(corpus.languages.values())
         self.turn_cues = TurnCues(corpus.languages.values())
         self.names = ProjectNames(corpus, index.project_ids)
+        # (question, channel town) -> the answer and the town it remembered; only for a question with no
+        # conversation behind it, whose answer depends on nothing else. One per loaded index version.
+        self._answers: OrderedDict[tuple[str, str | None], tuple[AskResult, str | None]] = OrderedDict()
+        self._answers_lock = threading.Lock()
 
     @classmethod
     def load(cls, settings: Settings, *, params: RetrievalParams | None = None) -> Assistant:
@@ -251,6 +259,13 @@ class Assistant:
         session_id = validate_session_id(session_id)
         town = validate_town(town)
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
+        fresh = not conversation.projects and not conversation.lang and conversation.town is None
+        if fresh and (known := self._answered((text, town))) is not None:
+            result, remembered = known
+            if session_id:
+                self._remember(session_id, conversation, result, remembered)
+            elapsed = round((time.perf_counter() - started) * 1000, 2)
+            return result.model_copy(update={"session_id": session_id, "elapsed_ms": elapsed})
         language = detect(text, parser=self.analyzer.parse)
         if language.answer == "zh" and japanese_kanji_only(text) and self.names.named(text).any():
             # 「富岡地域自立支援協議会事業」: a project's Japanese name in kanji alone is Japanese.
@@ -286,12 +301,8 @@ class Assistant:
             answers.citation(self.corpus, project, lang, float(retrieval.fused[i]), resident)
             for i, project in zip(decision.projects, chosen, strict=True)
         ]
-        if session_id:
-            cited = [c.project_id for c in citations]
-            keep = self.settings.session_turns * 3
-            remembered = resident.name if resident else None
-            self.conversations.put(session_id, conversation.after(cited, lang, remembered, keep=keep))
-        return AskResult(
+        remembered = resident.name if resident else None
+        result = AskResult(
             answer=body,
             abstained=decision.abstained,
             lang=language.question,
@@ -310,6 +321,32 @@ class Assistant:
             ],
             elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         )
+        if session_id:
+            self._remember(session_id, conversation, result, remembered)
+        if fresh:
+            with self._answers_lock:
+                self._answers[(text, town)] = (result, remembered)
+                while len(self._answers) > ANSWER_CACHE_SIZE:
+                    self._answers.popitem(last=False)
+        return result
+
+    def _answered(self, key: tuple[str, str | None]) -> tuple[AskResult, str | None] | None:
+        """The answer already given to this question with no conversation behind it, if kept."""
+        with self._answers_lock:
+            known = self._answers.get(key)
+            if known is not None:
+                self._answers.move_to_end(key)
+            return known
+
+    def _remember(self, session_id: str, conversation: Conversation, result: AskResult, town: str | None) -> None:
+        cited = [c.project_id for c in result.citations]
+        keep = self.settings.session_turns * 3
+        self.conversations.put(session_id, conversation.after(cited, result.answer_lang, town, keep=keep))
+
+    def clear_answers(self) -> None:
+        """Forget the kept answers (the bench and the tests time answers made from scratch)."""
+        with self._answers_lock:
+            self._answers.clear()
 
     def evidence(self, query: str, *, japanese: bool, context: str | None = None) -> Evidence:
         """Retrieve for the whole question, its sentences and clauses, and in the conversation's context.

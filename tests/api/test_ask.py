@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from unittest.mock import patch
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,3 +173,26 @@ def test_a_kana_only_follow_up_keeps_the_conversations_japanese(client: TestClie
     assert ask(client, "それはどこ？", session)["answer_lang"] == "ja"
     spaced = ask(client, "それは どこに ありますか", session)
     assert spaced["answer_lang"] == "ja-easy" and spaced["citations"][0]["project_id"] == "sick-child-care"
+
+
+def test_a_question_asked_again_with_no_conversation_is_answered_from_the_kept_answer(assistant) -> None:  # type: ignore[no-untyped-def]
+    """The second ask touches neither the model nor the search, answers the same, and still starts
+    the session's conversation (a follow-up after it resolves)."""
+    question = "手話の講座はありますか"
+    assistant.clear_answers()
+    first = assistant.ask(question)
+    with patch.object(type(assistant.retriever), "search_many", side_effect=AssertionError("searched again")):
+        again = assistant.ask(question, session_id="kept-answer-1")
+    assert again.answer == first.answer and again.citations == first.citations
+    assert again.session_id == "kept-answer-1" and first.session_id is None
+    follow = assistant.ask("それはどこでやっていますか", session_id="kept-answer-1")
+    assert follow.follow_up and follow.citations[0].project_id == "sign-language-training"
+
+
+def test_a_question_inside_a_conversation_is_not_answered_from_a_kept_answer(assistant) -> None:  # type: ignore[no-untyped-def]
+    assistant.clear_answers()
+    alone = assistant.ask("どこでやっていますか")
+    assistant.ask("手話の講座はありますか", session_id="kept-answer-2")
+    inside = assistant.ask("どこでやっていますか", session_id="kept-answer-2")
+    assert inside.citations and inside.citations[0].project_id == "sign-language-training"
+    assert inside.answer != alone.answer
