@@ -37,10 +37,11 @@ from assistant.search.retrievers import Fusion
 
 
 def evaluate(name: str, assistant: Assistant, questions: list[EvalQuestion], **details: Any) -> RunReport:
-    """Run the questions through one configured assistant (its query caches emptied first, so latency is real)."""
+    """Run the questions through one configured assistant (its query caches and kept answers emptied first, so latency is real)."""
     assistant.warm_up()
     assistant.embedder.clear_cache()
     assistant.retriever.clear_cache()
+    assistant.clear_answers()
     outcomes = run_questions(assistant, questions)
     return RunReport(name, compute_metrics(outcomes), outcomes, assistant.params.threshold, dict(details))
 

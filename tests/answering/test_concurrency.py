@@ -54,11 +54,13 @@ def test_concurrent_answers_equal_serial_answers(assistant: Assistant) -> None:
     questions = load_questions([ROOT / "eval" / "questions"], set(load_corpus(CORPUS).projects))
     assistant.embedder.clear_cache()
     assistant.retriever.clear_cache()
+    assistant.clear_answers()
     by_id = {q.id: q for q in questions}
     serial = _ask_all(assistant, questions, "serial", by_id)
 
     assistant.embedder.clear_cache()  # the concurrent run must reach the model, fugashi and BM25, not the caches
     assistant.retriever.clear_cache()
+    assistant.clear_answers()
     before = assistant.embedder.batcher.batches
     concurrent: dict[str, AskResult] = {}
     failures: list[BaseException] = []

@@ -160,6 +160,7 @@ def test_repeated_questions_are_served_from_the_cache(client: TestClient, assist
     question = "上信電鉄はなくならないの？"
     embedder = assistant.embedder
     embedder.clear_cache()
+    assistant.clear_answers()
     first = ask(client, question)
     stored = embedder.encode_query(question)  # what the first request left in the cache
     again = ask(client, question)
