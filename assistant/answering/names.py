@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import jaconv
 import numpy as np
 import numpy.typing as npt
 
@@ -29,6 +30,7 @@ class ProjectNames:
 
     def __init__(self, corpus: Corpus, project_ids: list[str]) -> None:
         self._patterns: list[re.Pattern[str]] = []
+        self._respelled: dict[str, str] = {}
         official: list[str] = []
         # A place is where the resident lives, not a project's name, even where a project's alias is
         # a district (善慶寺 for the sewerage plan).
@@ -41,9 +43,21 @@ class ProjectNames:
             project = corpus.projects[pid]
             words = [project.name, project.name_en, *project.aliases]
             words += [pack.projects[pid].name for pack in corpus.languages.values() if pid in pack.projects]
+            spellings = {normalize(form): word for word in words for form in kana_forms(word)}
+            self._respelled.update(spellings)
+            words += list(spellings)
             self._patterns.append(_alternation([w for w in words if normalize(w) not in places]))
             official.append(project.name)
         self._official = _alternation(official)
+        self._spellings = _alternation(list(self._respelled))
+
+    def respelled(self, question: str) -> str:
+        """The question (normalized) with a name typed in hiragana or romaji (ふぁみさぽ, famisapo)
+        written as the corpus writes it (ファミサポ), so the word search finds it too."""
+        text = normalize(question)
+        if not self._respelled:
+            return text
+        return self._spellings.sub(lambda m: self._respelled.get(m.group(0), m.group(0)), text)
 
     def without(self, question: str) -> str:
         """The question (normalized) with the projects' official names taken out: a town inside a
@@ -55,6 +69,22 @@ class ProjectNames:
         """1.0 for each project the question names, 0.0 for the others."""
         text = normalize(question)
         return np.array([1.0 if pattern.search(text) else 0.0 for pattern in self._patterns])
+
+
+_KATAKANA = re.compile(r"[ァ-ヴー・]+")
+MIN_ROMAJI_KANA = 4
+
+
+def kana_forms(word: str) -> list[str]:
+    """A katakana name as residents also type it: in hiragana (ふぁみさぽ) and, when it has no long
+    vowel mark to spell one way or another, in romaji (famisapo)."""
+    if not _KATAKANA.fullmatch(word):
+        return []
+    hiragana = jaconv.kata2hira(word)
+    forms = [hiragana]
+    if "ー" not in word and "・" not in word and len(word) >= MIN_ROMAJI_KANA:
+        forms.append(jaconv.kana2alphabet(hiragana))
+    return forms
 
 
 def _alternation(words: list[str]) -> re.Pattern[str]:

@@ -271,6 +271,8 @@ class Assistant:
             # 「富岡地域自立支援協議会事業」: a project's Japanese name in kanji alone is Japanese.
             language = Language("ja", "ja")
         query = language.kana or text
+        if (respelled := self.names.respelled(query)) != normalize(query):  # ふぁみさぽ → ファミサポ
+            query = respelled
         # A town said to be home in this question wins; then the channel's; then the conversation's;
         # then a town merely named in this question.
         unnamed, unnamed_query = self.names.without(text), self.names.without(query)
