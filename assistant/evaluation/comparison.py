@@ -37,7 +37,10 @@ from assistant.search.retrievers import Fusion
 
 
 def evaluate(name: str, assistant: Assistant, questions: list[EvalQuestion], **details: Any) -> RunReport:
-    """Run the questions through one configured assistant (its query caches and kept answers emptied first, so latency is real)."""
+    """Run the questions through one configured assistant.
+
+    Its query caches and kept answers are emptied first, so latency is real.
+    """
     assistant.warm_up()
     assistant.embedder.clear_cache()
     assistant.retriever.clear_cache()
