@@ -170,9 +170,13 @@ def aspect(question: str) -> Aspect | None:
 
 # Going back to an earlier topic of the conversation (other languages: ``cues.returns``).
 _RETURNS = re.compile(
-    r"さっき|先ほど|先程|前の話|最初の|はじめの|(話|件|ほう|方)に(戻|もど)|(戻|もど)(る|って|り)けど|"
+    r"さっき|先ほど|先程|前の話|最初の|はじめの|(最初|はじめ|前|まえ)に(聞|き)いた|(話|件|ほう|方)に(戻|もど)|(戻|もど)(る|って|り)けど|"
     r"\b(back to|go back|going back|earlier|the first (one|thing)|you mentioned)\b"
 )
+
+
+# Choosing between the projects the conversation has brought up: 「どっちに頼めばいい？」, "which one".
+_CHOOSES = re.compile(r"どっち|どちら|\bwhich (one|of (them|these|those|the two))\b|哪个|哪一个")
 
 
 # Pointing-back words of other languages count only in a short question, like English pronouns:
@@ -211,6 +215,10 @@ class TurnCues:
         """Whether the question goes back to an earlier topic (「さっきの…」, "back to", 「아까」)."""
         text = normalize(question)
         return bool(_RETURNS.search(text) or self._returns.search(text))
+
+    def chooses(self, question: str) -> bool:
+        """Whether the question asks which of the projects already brought up (「どっち」, "which one")."""
+        return bool(_CHOOSES.search(normalize(question)))
 
     def refers_back(self, question: str) -> bool:
         """Whether the question points at something said before (それ, there, đó, 那个 …)."""

@@ -66,11 +66,17 @@ class ProjectNames:
         return self._official.sub(" ", normalize(question))
 
     def named(self, question: str) -> npt.NDArray[np.float64]:
-        """1.0 for each project the question names, 0.0 for the others."""
-        text = normalize(question)
+        """1.0 for each project the question names, 0.0 for the others.
+
+        A word after a demonstrative (「その講座」, "that course") points back at something said
+        before; it does not name a project of its own.
+        """
+        text = _DEMONSTRATIVE.sub(" ", normalize(question))
         return np.array([1.0 if pattern.search(text) else 0.0 for pattern in self._patterns])
 
 
+# 「その講座」「あの教室」 "that course": the demonstrative and the noun right after it.
+_DEMONSTRATIVE = re.compile(r"(?:その|この|あの)\s?[一-龯ァ-ヴー]+|\b(?:that|this|the same)\s+\w+")
 _KATAKANA = re.compile(r"[ァ-ヴー・]+")
 MIN_ROMAJI_KANA = 4
 

@@ -288,7 +288,8 @@ class Assistant:
         evidence = self.evidence(query, japanese=japanese, context=context)
         decision = self._decide(text, query, evidence, previous, asked, stated, resident, japanese)
         if not decision.list_answer:
-            decision = self._returning(text, query, evidence, earlier) or decision
+            mentioned = ([previous] if previous is not None else []) + earlier
+            decision = self._returning(text, query, evidence, mentioned) or decision
 
         lang = self._answer_language(text, language, conversation, decision.follow_up)
         retrieval, confidence = evidence.main(self.params.threshold)
@@ -454,7 +455,9 @@ class Assistant:
         best = retrieval.fused[top]
         related = [i for i in retrieval.order[1:3] if retrieval.fused[i] >= best - params.related_margin]
         others = [r.order[0] for r, c in evidence.clauses if c >= params.threshold and r.order[0] != top]
-        chosen = list(dict.fromkeys([top, *others, *related]))[:3]
+        # Every project the question names by name (「ファミリーサポートセンターと病児保育の違いは？」).
+        by_name = [i for i in retrieval.order if retrieval.named is not None and retrieval.named[i] and i != top]
+        chosen = list(dict.fromkeys([top, *by_name, *others, *related]))[:3]
         return _Decision(chosen, abstained=False)
 
     def _asks_what_town_can_use(
@@ -532,8 +535,13 @@ class Assistant:
 
     def _returning(self, text: str, query: str, evidence: Evidence, earlier: list[int]) -> _Decision | None:
         """「さっきのシステムの話に戻るけど…」: a turn that goes back to an earlier topic of the conversation
-        resolves to the earlier project it is closest to: going back means one of them."""
-        if not earlier or not (self.turn_cues.returns(text) or self.turn_cues.returns(query)):
+        resolves to the project of the conversation it is closest to: going back means one of them
+        (the last turn's too: after a refusal, 「さっきの講座」 is the course asked about before it).
+        So does a question choosing between them (「熱があるときはどっちに頼めばいいの？」)."""
+        if not earlier:
+            return None
+        forms = dict.fromkeys([text, query])
+        if not any(self.turn_cues.returns(f) or self.turn_cues.chooses(f) for f in forms):
             return None
         retrieval, _ = evidence.main(self.params.threshold)
         best = max(earlier, key=lambda i: float(retrieval.fused[i]))

@@ -1,0 +1,57 @@
+"""Later turns of a conversation: going back, choosing between what was said, and pointing back."""
+
+from __future__ import annotations
+
+import uuid
+
+from assistant.answering.intents import TurnCues
+from assistant.answering.names import ProjectNames
+from assistant.corpus import load_corpus
+from tests.conftest import CORPUS
+
+CORPUS_ = load_corpus(CORPUS)
+CUES = TurnCues(CORPUS_.languages.values())
+
+
+def _conversation(assistant, *questions: str):  # type: ignore[no-untyped-def]
+    session = uuid.uuid4().hex
+    return [assistant.ask(q, session_id=session) for q in questions]
+
+
+def test_going_back_after_a_refusal_returns_to_the_project_before_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    *_, back = _conversation(
+        assistant,
+        "手話を習いたいんですけど",
+        "病院に行くときに手話通訳の人に来てもらうことってできますか",  # no project: refused
+        "じゃあさっきの講座の申し込み方法を教えて",
+    )
+    assert back.follow_up and back.citations[0].project_id == "sign-language-training"
+
+
+def test_what_was_asked_first_is_a_way_of_going_back() -> None:
+    assert CUES.returns("最初に聞いた教室って何時まで開いてる？")
+    assert not CUES.returns("最初に申し込みが必要ですか")
+
+
+def test_choosing_between_the_projects_already_cited(assistant) -> None:  # type: ignore[no-untyped-def]
+    first, choice = _conversation(
+        assistant, "ファミリーサポートセンターと病児保育って何が違うの？", "熱があるときはどっちに頼めばいいの？"
+    )
+    assert {c.project_id for c in first.citations} >= {"family-support-center", "sick-child-care"}
+    assert choice.follow_up and choice.citations[0].project_id == "sick-child-care"
+
+
+def test_a_word_after_a_demonstrative_points_back_instead_of_naming() -> None:
+    names = ProjectNames(CORPUS_, list(CORPUS_.projects))
+    classes = list(CORPUS_.projects).index("community-center-classes")
+    assert names.named("公民館の講座はありますか")[classes] == 1.0  # 講座 is an alias of the classes
+    assert names.named("その講座は何曜日にやってますか")[classes] == 0.0
+
+
+def test_that_course_in_the_next_turn_is_the_course_just_asked_about(assistant) -> None:  # type: ignore[no-untyped-def]
+    _, detail = _conversation(
+        assistant,
+        "Is there a beginner sign language course around here?",
+        "すみません、やっぱり日本語で。その講座は何曜日にやってますか",
+    )
+    assert detail.citations[0].project_id == "sign-language-training"
