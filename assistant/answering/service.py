@@ -41,6 +41,7 @@ from assistant.model.embeddings import Embedder
 from assistant.search.confidence import FEATURES, features, follow_features
 from assistant.search.index import SearchIndex, load_index
 from assistant.search.params import RetrievalParams, load_params
+from assistant.search.readings import CorpusReadings
 from assistant.search.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
 from assistant.search.tokens import TextAnalyzer, normalize
 
@@ -188,6 +189,10 @@ class Assistant:
         self.list_cues = ListCues(corpus.languages.values())
         self.turn_cues = TurnCues(corpus.languages.values())
         self.names = ProjectNames(corpus, index.project_ids)
+        self.readings = CorpusReadings.from_texts(
+            (t for p in self._projects for t in [p.name, p.summary, p.summary_easy, *p.aliases, *p.examples]),
+            self.analyzer,
+        )
         # (question, channel town) -> the answer and the town it remembered; only for a question with no
         # conversation behind it, whose answer depends on nothing else. One per loaded index version.
         self._answers: OrderedDict[tuple[str, str | None], tuple[AskResult, str | None]] = OrderedDict()
@@ -366,13 +371,20 @@ class Assistant:
         home = {t: self.towns.without(t) for t in parts if self.towns.resident(t, said=True)}
         rest = " ".join(t for t in parts if t not in home) if home and len(home) < len(parts) else None
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
+        # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
+        # reads kanji better than kana; the more confident of the two readings is the question.
+        spelled = self.readings.spelled(query)
+        spelled = spelled if spelled != query else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
+        extra += [spelled] if spelled else []
         texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra]))
         scored: dict[str, tuple[Retrieval, float]] = {}
         for text, retrieval in zip(texts, self.retriever.search_many(texts), strict=True):
             named = replace(retrieval, named=self.names.named(text))
             scored[text] = (named, self.confidence(named, japanese=japanese))
         whole, confidence = scored[query]
+        if spelled and scored[spelled][1] > confidence:
+            whole, confidence = scored[spelled]
         only_home = [t for t, bare in home.items() if not bare.strip() or scored[bare][1] < self.params.threshold]
         if rest and len(only_home) == len(home) and scored[rest][1] >= self.params.threshold:
             whole, confidence = scored[rest]
