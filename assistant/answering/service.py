@@ -373,8 +373,8 @@ class Assistant:
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
         # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
         # reads kanji better than kana; the more confident of the two readings is the question.
-        spelled = self.readings.spelled(query)
-        spelled = spelled if spelled != query else None
+        written = self.readings.spelled(query)
+        spelled = written if written != query else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
         extra += [spelled] if spelled else []
         texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra]))
