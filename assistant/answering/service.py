@@ -385,9 +385,10 @@ class Assistant:
         whole, confidence = scored[query]
         if spelled and scored[spelled][1] > confidence:
             whole, confidence = scored[spelled]
-        only_home = [t for t, bare in home.items() if not bare.strip() or scored[bare][1] < self.params.threshold]
-        if rest and len(only_home) == len(home) and scored[rest][1] >= self.params.threshold:
-            whole, confidence = scored[rest]
+        only_home = [t for t, bare in home.items() if self._says_only_home(scored, bare, rest)]
+        if rest and len(only_home) == len(home):
+            # The need is the rest of the message; saying where one lives does not make it less sure.
+            whole, confidence = scored[rest][0], max(confidence, scored[rest][1])
         elif bare_whole and not home and scored[bare_whole][1] >= self.params.threshold:
             whole, confidence = scored[bare_whole]
         parts = [t for t in parts if t not in only_home]
@@ -398,6 +399,14 @@ class Assistant:
             clauses=[scored[t] for t in clauses],
             context=scored[context] if context else None,
         )
+
+    def _says_only_home(self, scored: dict[str, tuple[Retrieval, float]], bare: str, rest: str | None) -> bool:
+        """A sentence naming the resident's home says nothing else when, without its place names, it is
+        confident of no project and less sure of one than the rest of the message is."""
+        if not bare.strip():
+            return True
+        alone = scored[bare][1]
+        return alone < self.params.threshold and (rest is None or scored[rest][1] >= alone)
 
     @staticmethod
     def _answer_language(text: str, language: Language, conversation: Conversation, follow_up: bool) -> str:
@@ -436,7 +445,8 @@ class Assistant:
         confident = confidence >= params.threshold
         if self._about_elsewhere(text, stated):
             return _Decision([], abstained=True)
-        named = self.named_categories(text)
+        # A category named in kana (「でんしゃや タクシーの じぎょう」) counts as in the corpus's writing.
+        named = self.named_categories(text) or self.named_categories(self.readings.spelled(query))
         listing = self.list_cues.asks_for_list(text, category=bool(named), town=stated is not None)
         if query != text:  # romaji: the kana form reads like Japanese
             listing = listing or self.list_cues.asks_for_list(query, category=bool(named), town=stated is not None)

@@ -91,7 +91,10 @@ def tune(
     scored = []
     for question in standalone:
         query, japanese = _query(assistant, question.question)
-        texts = [query, *sentences(query)]
+        # As the service reads it: the whole, each sentence of a long message, and kana written
+        # with the corpus's words when that differs (the more confident counts).
+        spelled = assistant.readings.spelled(query)
+        texts = [query, *sentences(query), *([spelled] if spelled != query else [])]
         named = [
             replace(r, named=assistant.names.named(t)) for r, t in zip(retriever.search_many(texts), texts, strict=True)
         ]

@@ -36,3 +36,9 @@ def test_an_empty_vocabulary_changes_nothing() -> None:
 def test_a_hiragana_question_is_answered_like_its_kanji_form(assistant) -> None:  # type: ignore[no-untyped-def]
     result = assistant.ask("すぽーつの きょうしつに はいりたいです")
     assert not result.abstained and result.citations[0].project_id == "sports-promotion"
+
+
+def test_a_category_named_in_kana_asks_for_its_list(assistant) -> None:  # type: ignore[no-untyped-def]
+    result = assistant.ask("でんしゃや タクシーの じぎょうは なにが ありますか")
+    assert result.list_answer
+    assert {"joshin-railway", "shared-taxi"} <= {c.project_id for c in result.citations}
