@@ -41,7 +41,7 @@ from assistant.model.embeddings import Embedder
 from assistant.search.confidence import FEATURES, features, follow_features
 from assistant.search.index import SearchIndex, load_index
 from assistant.search.params import RetrievalParams, load_params
-from assistant.search.readings import CorpusReadings
+from assistant.search.readings import CorpusReadings, mostly_kana
 from assistant.search.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
 from assistant.search.tokens import TextAnalyzer, normalize
 
@@ -373,7 +373,7 @@ class Assistant:
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
         # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
         # reads kanji better than kana; the more confident of the two readings is the question.
-        written = self.readings.spelled(query)
+        written = self.readings.spelled(query) if mostly_kana(query) else query
         spelled = written if written != query else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
         extra += [spelled] if spelled else []

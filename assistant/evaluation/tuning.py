@@ -35,6 +35,7 @@ from assistant.answering.service import Assistant, sentences
 from assistant.evaluation.questions import EvalQuestion
 from assistant.search.confidence import FOLLOW_FEATURES, features, fit_logistic
 from assistant.search.params import RetrievalParams
+from assistant.search.readings import mostly_kana
 from assistant.search.retrievers import Fusion, Retrieval
 
 LINEAR_WEIGHTS = [round(0.25 * i, 2) for i in range(0, 17)]  # 0 … 4
@@ -93,7 +94,7 @@ def tune(
         query, japanese = _query(assistant, question.question)
         # As the service reads it: the whole, each sentence of a long message, and kana written
         # with the corpus's words when that differs (the more confident counts).
-        spelled = assistant.readings.spelled(query)
+        spelled = assistant.readings.spelled(query) if mostly_kana(query) else query
         texts = [query, *sentences(query), *([spelled] if spelled != query else [])]
         named = [
             replace(r, named=assistant.names.named(t)) for r, t in zip(retriever.search_many(texts), texts, strict=True)

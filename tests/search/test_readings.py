@@ -42,3 +42,11 @@ def test_a_category_named_in_kana_asks_for_its_list(assistant) -> None:  # type:
     result = assistant.ask("でんしゃや タクシーの じぎょうは なにが ありますか")
     assert result.list_answer
     assert {"joshin-railway", "shared-taxi"} <= {c.project_id for c in result.citations}
+
+
+def test_only_japanese_written_mostly_in_kana_is_respelled() -> None:
+    from assistant.search.readings import mostly_kana
+
+    assert mostly_kana("すぽーつの きょうしつに はいりたいです")
+    assert not mostly_kana("病児保育の施設はどこにできるんですか")
+    assert not mostly_kana("Where is sick child care?")
