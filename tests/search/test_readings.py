@@ -48,5 +48,5 @@ def test_only_japanese_written_mostly_in_kana_is_respelled() -> None:
     from assistant.search.readings import mostly_kana
 
     assert mostly_kana("すぽーつの きょうしつに はいりたいです")
-    assert not mostly_kana("病児保育の施設はどこにできるんですか")
+    assert not mostly_kana("病児保育施設の場所を教えて")
     assert not mostly_kana("Where is sick child care?")
