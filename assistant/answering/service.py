@@ -371,20 +371,18 @@ class Assistant:
         home = {t: self.towns.without(t) for t in parts if self.towns.resident(t, said=True)}
         rest = " ".join(t for t in parts if t not in home) if home and len(home) < len(parts) else None
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
-        # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
-        # reads kanji better than kana; the more confident of the two readings is the question.
-        written = self.readings.spelled(query) if mostly_kana(query) else query
-        spelled = written if written != query else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
-        extra += [spelled] if spelled else []
         texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra]))
-        scored: dict[str, tuple[Retrieval, float]] = {}
-        for text, retrieval in zip(texts, self.retriever.search_many(texts), strict=True):
-            named = replace(retrieval, named=self.names.named(text))
-            scored[text] = (named, self.confidence(named, japanese=japanese))
+        scored = self._scored(texts, japanese)
         whole, confidence = scored[query]
-        if spelled and scored[spelled][1] > confidence:
-            whole, confidence = scored[spelled]
+        # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
+        # reads kanji better than kana. Searched only when the kana question is not confident (one
+        # more model call for those few); the more confident of the two readings is the question.
+        written = self.readings.spelled(query) if confidence < self.params.threshold and mostly_kana(query) else query
+        if written != query:
+            scored |= self._scored([written], japanese)
+            if scored[written][1] > confidence:
+                whole, confidence = scored[written]
         only_home = [t for t, bare in home.items() if self._says_only_home(scored, bare, rest)]
         if rest and len(only_home) == len(home):
             # The need is the rest of the message; saying where one lives does not make it less sure.
@@ -407,6 +405,14 @@ class Assistant:
             return True
         alone = scored[bare][1]
         return alone < self.params.threshold and (rest is None or scored[rest][1] >= alone)
+
+    def _scored(self, texts: list[str], japanese: bool) -> dict[str, tuple[Retrieval, float]]:
+        """Each text's retrieval (with the projects it names) and confidence, in one model call."""
+        scored: dict[str, tuple[Retrieval, float]] = {}
+        for text, retrieval in zip(texts, self.retriever.search_many(texts), strict=True):
+            named = replace(retrieval, named=self.names.named(text))
+            scored[text] = (named, self.confidence(named, japanese=japanese))
+        return scored
 
     @staticmethod
     def _answer_language(text: str, language: Language, conversation: Conversation, follow_up: bool) -> str:
