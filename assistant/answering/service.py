@@ -270,7 +270,9 @@ class Assistant:
             if session_id:
                 self._remember(session_id, conversation, result, remembered)
             elapsed = round((time.perf_counter() - started) * 1000, 2)
-            return result.model_copy(update={"session_id": session_id, "elapsed_ms": elapsed})
+            # A new answer to this resident: its own id (feedback and the record are per answer).
+            update = {"session_id": session_id, "elapsed_ms": elapsed, "answer_id": uuid.uuid4().hex}
+            return result.model_copy(update=update)
         language = detect(text, parser=self.analyzer.parse)
         if language.answer == "zh" and japanese_kanji_only(text) and self.names.named(text).any():
             # 「富岡地域自立支援協議会事業」: a project's Japanese name in kanji alone is Japanese.

@@ -186,6 +186,7 @@ def test_a_question_asked_again_with_no_conversation_is_answered_from_the_kept_a
         again = assistant.ask(question, session_id="kept-answer-1")
     assert again.answer == first.answer and again.citations == first.citations
     assert again.session_id == "kept-answer-1" and first.session_id is None
+    assert again.answer_id != first.answer_id  # each answer is recorded and rated on its own
     follow = assistant.ask("それはどこでやっていますか", session_id="kept-answer-1")
     assert follow.follow_up and follow.citations[0].project_id == "sign-language-training"
 

@@ -51,6 +51,19 @@ def test_every_answer_is_recorded_with_its_channel(client: TestClient) -> None:
     assert questions(client, abstained="true")["total"] == 1 and questions(client, lang="en")["total"] == 1
 
 
+def test_the_same_question_twice_is_two_answers_recorded_and_rated_apart(client: TestClient) -> None:
+    """The second is the kept answer, but it is a new answer to a new resident: its own id and row."""
+    first = ask(client, "手話の講座はありますか")
+    again = ask(client, "手話の講座はありますか")
+    assert first["answer_id"] != again["answer_id"] and first["answer"] == again["answer"]
+    flush(client)
+    recorded = {q["answer_id"] for q in questions(client)["items"]}
+    assert {first["answer_id"], again["answer_id"]} <= recorded
+    for answer in (first, again):
+        vote = client.post("/v1/feedback", json={"answer_id": answer["answer_id"], "helpful": True})
+        assert vote.status_code == 201, vote.text
+
+
 def test_an_unknown_channel_header_is_refused_clearly(client: TestClient) -> None:
     response = client.post("/v1/ask", json={"question": "病児保育"}, headers={"X-Assistant-Channel": "fax"})
     assert response.status_code == 422
