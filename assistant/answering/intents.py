@@ -175,6 +175,13 @@ _RETURNS = re.compile(
 )
 
 
+# Saying the topic changes: 「話変わるけど」, 「ところで」, "by the way", "another question".
+_SWITCHES = re.compile(
+    r"話(は|が)?(変|か)わ|ところで|別の(質問|話|件)|べつの(しつもん|はなし)|"
+    r"\b(by the way|btw|another question|different question|unrelated question|on another note)\b"
+)
+
+
 # Choosing between the projects the conversation has brought up: 「どっちに頼めばいい？」, "which one".
 _CHOOSES = re.compile(r"どっち|どちら|\bwhich (one|of (them|these|those|the two))\b|哪个|哪一个")
 
@@ -215,6 +222,10 @@ class TurnCues:
         """Whether the question goes back to an earlier topic (「さっきの…」, "back to", 「아까」)."""
         text = normalize(question)
         return bool(_RETURNS.search(text) or self._returns.search(text))
+
+    def switches(self, question: str) -> bool:
+        """Whether the question says it changes the topic (「話変わるけど」, "by the way")."""
+        return bool(_SWITCHES.search(normalize(question)))
 
     def chooses(self, question: str) -> bool:
         """Whether the question asks which of the projects already brought up (「どっち」, "which one")."""

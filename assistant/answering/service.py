@@ -458,6 +458,8 @@ class Assistant:
         listing = self.list_cues.asks_for_list(text, category=bool(named), town=stated is not None)
         if query != text:  # romaji: the kana form reads like Japanese
             listing = listing or self.list_cues.asks_for_list(query, category=bool(named), town=stated is not None)
+        if previous is not None and (self.turn_cues.switches(text) or self.turn_cues.switches(query)):
+            previous = None  # 「話変わるけど…」: the resident says this turn does not continue the last one
         in_conversation = previous is not None
         if (
             resident is not None

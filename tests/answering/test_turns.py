@@ -55,3 +55,11 @@ def test_that_course_in_the_next_turn_is_the_course_just_asked_about(assistant) 
         "すみません、やっぱり日本語で。その講座は何曜日にやってますか",
     )
     assert detail.citations[0].project_id == "sign-language-training"
+
+
+def test_saying_the_topic_changes_ends_the_follow_up(assistant) -> None:  # type: ignore[no-untyped-def]
+    assert CUES.switches("話変わるけど、障害者手帳の更新ってどこでやるの")
+    assert CUES.switches("By the way, where can I renew my passport?")
+    assert not CUES.switches("それって誰でも参加できる？")
+    *_, changed = _conversation(assistant, "自立支援協議会ってなに？", "話変わるけど、障害者手帳の更新ってどこでやるの")
+    assert changed.abstained and not changed.follow_up
