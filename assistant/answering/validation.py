@@ -126,24 +126,23 @@ def validate_question(question: object, max_chars: int) -> str:
 
 def validate_session_id(session_id: object, max_chars: int = 128) -> str | None:
     """The session id, or None for none (absent or empty); a :class:`QuestionError` when unusable."""
-    if session_id is None or session_id == "":
-        return None
-    if not isinstance(session_id, str):
-        raise QuestionError(f"'session_id' must be text, not {type(session_id).__name__}")
-    if len(session_id) > max_chars:
-        raise QuestionError(f"'session_id' is {len(session_id)} characters long; the limit is {max_chars}")
-    _check_encodable("session_id", session_id)
-    return session_id
+    return _optional_text("session_id", session_id, max_chars)
 
 
 def validate_town(town: object, max_chars: int = 64) -> str | None:
     """The town a channel passes, or None for none; a :class:`QuestionError` when unusable (the API's
     ``town`` has the same 64-character limit)."""
-    if town is None or town == "":
+    return _optional_text("town", town, max_chars)
+
+
+def _optional_text(field: str, value: object, max_chars: int) -> str | None:
+    """An optional text field: None when absent or empty, else text of at most ``max_chars`` that
+    can be encoded; a :class:`QuestionError` naming ``field`` otherwise."""
+    if value is None or value == "":
         return None
-    if not isinstance(town, str):
-        raise QuestionError(f"'town' must be text, not {type(town).__name__}")
-    if len(town) > max_chars:
-        raise QuestionError(f"'town' is {len(town)} characters long; the limit is {max_chars}")
-    _check_encodable("town", town)
-    return town
+    if not isinstance(value, str):
+        raise QuestionError(f"'{field}' must be text, not {type(value).__name__}")
+    if len(value) > max_chars:
+        raise QuestionError(f"'{field}' is {len(value)} characters long; the limit is {max_chars}")
+    _check_encodable(field, value)
+    return value
