@@ -189,6 +189,19 @@ def _csrf_ok(visit: Visit, form: Mapping[str, str]) -> bool:
     return hmac.compare_digest(form.get("csrf", "").encode("utf-8", "replace"), visit.csrf.encode())
 
 
+async def _staff_post(request: Request, *, back_field: str | None = None) -> tuple[Visit, dict[str, str]] | Response:
+    """A logged-in staff member's form, its CSRF token checked; otherwise the page to answer with
+    (the login form, or a 403 that links back to the form's ``back_field`` page, else /admin)."""
+    form = await _form(request)
+    visit = _gate(request)
+    if isinstance(visit, Response):
+        return visit
+    if not _csrf_ok(visit, form):
+        back = _safe_next(form.get(back_field)) if back_field else "/admin"
+        return _page(visit, "message.html", 403, message=visit.t("csrf_failed"), back=back)
+    return visit, form
+
+
 # --------------------------------------------------------------------------- log in and out
 
 
@@ -220,12 +233,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     """End the session (the cookie is cleared)."""
-    form = await _form(request)
-    visit = _gate(request)
-    if isinstance(visit, Response):
-        return visit
-    if not _csrf_ok(visit, form):
-        return _page(visit, "message.html", 403, message=visit.t("csrf_failed"), back="/admin")
+    posted = await _staff_post(request)
+    if isinstance(posted, Response):
+        return posted
     response = RedirectResponse("/admin", status_code=303, headers={"Cache-Control": "no-store"})
     response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="strict")
     return response
@@ -370,13 +380,11 @@ def _write_triage(request: Request, answer_id: str, choice: str) -> inbox.Triage
 @router.post("/triage")
 async def triage(request: Request) -> Response:
     """Append staff's verdict on one logged question to the eval inbox, then go back to the page."""
-    form = await _form(request)
-    visit = _gate(request)
-    if isinstance(visit, Response):
-        return visit
+    posted = await _staff_post(request, back_field="back")
+    if isinstance(posted, Response):
+        return posted
+    visit, form = posted
     back = _safe_next(form.get("back"))
-    if not _csrf_ok(visit, form):
-        return _page(visit, "message.html", 403, message=visit.t("csrf_failed"), back=back)
     choice = form.get("project", "").strip()
     if not choice:
         return _page(visit, "message.html", 422, message=visit.t("triage_choose"), back=back)
