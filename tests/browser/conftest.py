@@ -170,6 +170,18 @@ def axe_source() -> Path:
     return AXE
 
 
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical accessibility violations on the page (axe injected by ``axe_source``)."""
+    results: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+          const result = await axe.run(document, { resultTypes: ['violations'] });
+          return result.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                               nodes: v.nodes.map(n => n.target) }));
+        }"""
+    )
+    return [v for v in results if v["impact"] in ("serious", "critical")]
+
+
 @dataclass
 class Tab:
     """A browser page and everything it reported."""

@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pydantic import SecretStr
 
 from api.app import create_app
-from tests.browser.conftest import DESKTOP, SCREENSHOTS, new_tab, serve
+from tests.browser.conftest import DESKTOP, SCREENSHOTS, new_tab, serious_violations, serve
 
 pytestmark = pytest.mark.slow
 
@@ -47,17 +47,6 @@ def ask(url: str, question: str) -> dict[str, Any]:
     response = httpx.post(url + "/v1/ask", json={"question": question}, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = page.evaluate(
-        """async () => {
-          const result = await axe.run(document, { resultTypes: ['violations'] });
-          return result.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
-                                               nodes: v.nodes.map(n => n.target) }));
-        }"""
-    )
-    return [v for v in results if v["impact"] in ("serious", "critical")]
 
 
 def test_staff_log_in_read_filter_triage_download_and_screenshots(  # type: ignore[no-untyped-def]

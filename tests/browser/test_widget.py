@@ -19,7 +19,16 @@ from assistant.config import Settings
 from assistant.store.models import Feedback
 from assistant.store.runtime import Store
 from tests.api.test_widget import csp_directives
-from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, HostSite, Tab, embed, new_tab
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    HostSite,
+    Tab,
+    embed,
+    new_tab,
+    serious_violations,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -474,17 +483,6 @@ def test_the_demo_page_works_under_its_strict_csp(tab: Tab, live: str) -> None:
     )
     assert page.evaluate("typeof window.__inline") == "undefined"
     assert tab.violations() != [], "the recorder saw no violation: the CSP check above would prove nothing"
-
-
-def serious_violations(page: Page) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = page.evaluate(
-        """async () => {
-          const result = await axe.run(document, { resultTypes: ['violations'] });
-          return result.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
-                                               nodes: v.nodes.map(n => n.target) }));
-        }"""
-    )
-    return [v for v in results if v["impact"] in ("serious", "critical")]
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
