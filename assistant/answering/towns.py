@@ -146,14 +146,10 @@ class TownFinder:
                 if re.match(_ORIGIN_AFTER, after):
                     continue
                 home = (
-                    re.search(_JA_RESIDE_BEFORE + "$", before)
-                    or re.match(_RESIDE_AFTER, after)
-                    or re.match(_RESIDE_NEAR_AFTER, after)
+                    _lives_there(before, after)
+                    or re.search(_JA_RESIDE_BEFORE + "$", before)
                     or re.match(_FROM_AFTER, after)
-                    or re.search(_EN_RESIDE_BEFORE + "$", before)
                     or re.match(_EN_RESIDE_AFTER, after)
-                    or re.search(_OTHER_RESIDE_BEFORE + "$", before)
-                    or re.match(_OTHER_RESIDE_AFTER, after)
                 )
                 if home:
                     found.append((0, match.start(), name))
@@ -162,14 +158,7 @@ class TownFinder:
             for match in districts.finditer(question):
                 after = question[match.end() :]
                 before = question[: match.start()]
-                if (
-                    re.match(_RESIDE_AFTER, after)
-                    or re.match(_RESIDE_NEAR_AFTER, after)
-                    or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after)
-                    or re.search(_EN_RESIDE_BEFORE + "$", before)
-                    or re.search(_OTHER_RESIDE_BEFORE + "$", before)
-                    or re.match(_OTHER_RESIDE_AFTER, after)
-                ):
+                if _lives_there(before, after) or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after):
                     found.append((1, match.start(), name))
         outside = [m for m in self.places_outside(text) if m.role == "residence"]
         if said:
@@ -197,14 +186,7 @@ class TownFinder:
                 or re.search(_EN_ORIGIN_BEFORE + "$", before)
             ):
                 role = "other"
-            elif (
-                re.match(_RESIDE_AFTER, after)
-                or re.match(_RESIDE_NEAR_AFTER, after)
-                or re.search(_EN_RESIDE_BEFORE + "$", before)
-                or re.match(_EN_RESIDE_AFTER, after)
-                or re.search(_OTHER_RESIDE_BEFORE + "$", before)
-                or re.match(_OTHER_RESIDE_AFTER, after)
-            ):
+            elif _lives_there(before, after) or re.match(_EN_RESIDE_AFTER, after):
                 role = "residence"
             elif re.match(_PLACE_OF_SERVICE_AFTER, after) or re.search(_EN_SERVICE_BEFORE + "$", before):
                 role = "service"
@@ -217,6 +199,18 @@ class TownFinder:
         """Whether the question names any member town or its district at all."""
         question = normalize(text)
         return any(spelled.search(question) or districts.search(question) for _, spelled, districts in self._forms)
+
+
+def _lives_there(before: str, after: str) -> bool:
+    """The words around a place say the resident lives there, in any language (「…に住んでいます」,
+    「…で母と暮らしてます」, "I live in …", 「난모쿠에 사는데」, "tinggal di …")."""
+    return bool(
+        re.match(_RESIDE_AFTER, after)
+        or re.match(_RESIDE_NEAR_AFTER, after)
+        or re.match(_OTHER_RESIDE_AFTER, after)
+        or re.search(_EN_RESIDE_BEFORE + "$", before)
+        or re.search(_OTHER_RESIDE_BEFORE + "$", before)
+    )
 
 
 _NEVER = re.compile(r"(?!x)x")
