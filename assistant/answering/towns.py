@@ -11,6 +11,10 @@ The zone's towns are written many ways: 下仁田町, しもにた, Shimonita, S
 - **origin** (「東京から引っ越してきました」, "I moved from Osaka") and **names** (「太田です」, 「太田さん」):
   neither, and they are ignored.
 
+「大日向です。」 opening a sentence is where the caller is, the way one answers the phone, unless UniDic
+(the dictionary fugashi already loads) reads the place as a surname: 「岡本です。」 and 「太田です。」 are
+people. A member town named beside "うちも" / "my town too" is the other town, not the resident's.
+
 Roles are read from the grammar around the name (particles, verbs of living and moving, honorifics),
 not from a list of sentences.
 """
@@ -59,6 +63,15 @@ _OTHER_RESIDE_BEFORE = (
 )
 # Korean and Nepali say it after the place: 「난모쿠에 사는데」, 「नानमोकुमा बस्छु」.
 _OTHER_RESIDE_AFTER = r"\s?(?:에|에서)\s?(?:살|사는|삽니다|거주)|(?:मा)\s?(?:बस्छु|बस्छौं|बस्ने|बस्दै)"
+# 「大日向です。」 opening a message: "this is <place>", the way a caller says where they are from.
+_INTRO_AFTER = r"です(?:[。、,.!！?？\s]|$)"
+_INTRO_BEFORE = r"(?:^|[。．.!?！？]\s?|(?:こんにちは|こんばんは|おはようございます|すみません|すいません)[、,。!！]?\s?)$"
+# 「甘楽町の…、うちも対象？」, "does it cover my town too?": the resident's home is another place
+# than the member town the question names, so that town is not theirs.
+_HOME_TOO = (
+    r"(?:うち|家|いえ|自宅|わたし|私|僕|ぼく|俺|おれ)(?:の(?:町|まち|村|むら|市|地区|地域|ほう|方|ところ|とこ))?も"
+    r"|\b(?:my|our)\s+(?:town|village|city|area|place)\s+(?:too|also|as well)\b|\b(?:us|me|mine|ours)\s+too\b"
+)
 # Names that are part of a facility's name, not a place of residence.
 _FACILITY_AFTER = r"(?:総合病院|病院|駅|線|高校|中学|小学|IC|インター)"
 
@@ -102,6 +115,8 @@ class TownFinder:
             self._forms.append((town.name, re.compile(spelled), re.compile(in_district) if district else _NEVER))
         outside = _names_pattern(zone.outside_places)
         self._outside = re.compile(rf"(?:{outside})(?:市|町|村|県|都|府)?") if outside else _NEVER
+        # A place the dictionary reads as a surname (岡本, 太田, 小幡) may be a person: 「岡本です」 is a name.
+        self._surnames = _read_as_names([*(d for town in zone.towns for d in town.districts), *zone.outside_places])
         self._lookup = {
             normalize(n): town.name for town in zone.towns for n in [town.name, *town.kana, *town.latin, *town.other]
         }
@@ -158,8 +173,14 @@ class TownFinder:
             for match in districts.finditer(question):
                 after = question[match.end() :]
                 before = question[: match.start()]
-                if _lives_there(before, after) or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after):
+                if (
+                    _lives_there(before, after)
+                    or re.match(r"(?:地区|地域|の方|のほう|あたり|辺り)", after)
+                    or self._introduces(match.group(0), before, after)
+                ):
                     found.append((1, match.start(), name))
+        if re.search(_HOME_TOO, question):
+            found = [f for f in found if f[0] < 2]  # the towns it names are not the resident's
         outside = [m for m in self.places_outside(text) if m.role == "residence"]
         if said:
             found = [f for f in found if f[0] < 2]
@@ -180,7 +201,9 @@ class TownFinder:
             after = question[match.end() :]
             before = question[: match.start()]
             place = match.group(0)
-            if (
+            if self._introduces(place, before, after):
+                role = "residence"
+            elif (
                 re.match(_NAME_AFTER, after)
                 or re.match(_ORIGIN_AFTER, after)
                 or re.search(_EN_ORIGIN_BEFORE + "$", before)
@@ -194,6 +217,13 @@ class TownFinder:
                 role = "other"
             mentions.append(PlaceMention(place, role))
         return mentions
+
+    def _introduces(self, place: str, before: str, after: str) -> bool:
+        """「大日向です。」 opening a sentence, with a place the dictionary does not read as a surname."""
+        return (
+            bool(re.match(_INTRO_AFTER, after) and re.search(_INTRO_BEFORE, before))
+            and re.sub(r"(?:市|町|村|県|都|府)$", "", place) not in self._surnames
+        )
 
     def names_member(self, text: str) -> bool:
         """Whether the question names any member town or its district at all."""
@@ -211,6 +241,24 @@ def _lives_there(before: str, after: str) -> bool:
         or re.search(_EN_RESIDE_BEFORE + "$", before)
         or re.search(_OTHER_RESIDE_BEFORE + "$", before)
     )
+
+
+def _read_as_names(places: list[str]) -> set[str]:
+    """The places (normalized) that UniDic reads, wholly or in part, as a person's name in 「…です。」."""
+    import fugashi
+
+    tagger = fugashi.Tagger()
+    names = set()
+    for place in places:
+        words, length = [], 0
+        for word in tagger(place + "です。"):
+            if length >= len(place):
+                break
+            words.append(word)
+            length += len(word.surface)
+        if any((word.feature.pos3 or "") == "人名" for word in words):
+            names.add(normalize(place))
+    return names
 
 
 _NEVER = re.compile(r"(?!x)x")

@@ -37,8 +37,39 @@ def test_member_towns_are_recognised_however_written(question: str, town: str) -
 
 
 def test_a_surname_that_is_also_a_district_is_not_a_town() -> None:
-    assert FINDER.resident("岡本です。病児保育について教えて") is None
+    assert FINDER.resident("岡本です。病児保育について教えて") is None  # UniDic reads 岡本 as a surname
     assert FINDER.resident("おかもとさんに聞きました") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "town"),
+    [
+        ("大日向です。乗合タクシーって村の中まで来るの？", "南牧村"),
+        ("こんにちは、馬山です。", "下仁田町"),
+        ("病児保育のことで。砥沢です", "南牧村"),
+    ],
+)
+def test_a_district_introduced_with_desu_is_where_the_resident_is(question: str, town: str) -> None:
+    """「大日向です。」 opening a sentence says where the caller is, unless the dictionary reads the
+    place as a surname (岡本, 小幡: see the test above)."""
+    assert FINDER.resident(question) == ResidentTown(town)
+
+
+def test_a_district_inside_a_sentence_with_desu_is_not_an_introduction() -> None:
+    assert FINDER.resident("乗合タクシーの終点は大日向です") is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "甘楽町のごみを富岡で受け入れてるやつ、うちも対象？",
+        "甘楽町の木の家具のごみの話、うちの町も使える？",
+        "Kanra's furniture waste goes to Tomioka now. Does that cover my town too?",
+    ],
+)
+def test_a_town_named_beside_my_home_too_is_not_the_residents(question: str) -> None:
+    """"うちも" / "my town too" sets the resident's home against the town the question names."""
+    assert FINDER.resident(question) is None
 
 
 def test_short_district_readings_are_not_found_inside_other_words() -> None:
@@ -63,6 +94,7 @@ def test_a_place_outside_the_zone_named_as_home_is_not_a_member_town() -> None:
     [
         ("東京から引っ越してきました。病児保育はありますか", "other"),  # where they came from
         ("太田です。病児保育について教えて", "other"),  # a surname
+        ("高崎です。病児保育について教えて", "residence"),  # a place the dictionary does not read as a name
         ("太田さんに聞きました", "other"),
         ("前橋市の病児保育施設を教えて", "service"),
         ("Is there sick child daycare in Takasaki?", "service"),
