@@ -65,7 +65,9 @@ _OTHER_RESIDE_BEFORE = (
 _OTHER_RESIDE_AFTER = r"\s?(?:에|에서)\s?(?:살|사는|삽니다|거주)|(?:मा)\s?(?:बस्छु|बस्छौं|बस्ने|बस्दै)"
 # 「大日向です。」 opening a message: "this is <place>", the way a caller says where they are from.
 _INTRO_AFTER = r"です(?:[。、,.!！?？\s]|$)"
-_INTRO_BEFORE = r"(?:^|[。．.!?！？]\s?|(?:こんにちは|こんばんは|おはようございます|すみません|すいません)[、,。!！]?\s?)$"
+_INTRO_BEFORE = (
+    r"(?:^|[。．.!?！？]\s?|(?:こんにちは|こんばんは|おはようございます|すみません|すいません)[、,。!！]?\s?)$"
+)
 # 「甘楽町の…、うちも対象？」, "does it cover my town too?": the resident's home is another place
 # than the member town the question names, so that town is not theirs.
 _HOME_TOO = (
