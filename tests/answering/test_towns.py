@@ -68,7 +68,7 @@ def test_a_district_inside_a_sentence_with_desu_is_not_an_introduction() -> None
     ],
 )
 def test_a_town_named_beside_my_home_too_is_not_the_residents(question: str) -> None:
-    """"うちも" / "my town too" sets the resident's home against the town the question names."""
+    """ "うちも" / "my town too" sets the resident's home against the town the question names."""
     assert FINDER.resident(question) is None
 
 
