@@ -29,7 +29,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -127,29 +127,49 @@ Kind = Literal["query", "document"]
 
 
 class QueryBatcher:
-    """Gathers concurrent query embeddings into one model call, on one background thread.
+    """Gathers concurrent query embeddings into bursts, on one background thread.
 
     Callers :meth:`submit` a text and wait on the returned future; residents' requests run in
     FastAPI's threadpool, so a burst arrives as many threads at once. The batcher thread takes
     the first waiting text and every text already queued. While a burst is on (the previous
-    call carried more than one text) it also waits up to ``max_wait`` seconds for stragglers,
-    never past ``max_batch`` texts; a lone question never waits. Identical texts in one batch
+    one carried more than one text) it also waits up to ``max_wait`` seconds for stragglers,
+    never past ``max_batch`` texts; a lone question never waits. Identical texts in one burst
     are embedded once.
+
+    With one ``lane`` a burst is one model call. With more, the burst is sorted by length and cut
+    into runs of at most ``run_size`` texts of similar length, shortest first, which ``lanes``
+    threads put through the model side by side; each caller gets its vector as soon as its run
+    is done. On a small CPU one padded call is slower per text than that: a text padded to a long
+    message's length costs as much as the message, and the model's own threads leave cores idle
+    between small matrix products (``scripts/batching.py`` measures it).
     """
 
     def __init__(
-        self, encode: Callable[[list[str]], Vectors], *, max_batch: int = 32, max_wait: float = 0.002, name: str = ""
+        self,
+        encode: Callable[[list[str]], Vectors],
+        *,
+        max_batch: int = 32,
+        max_wait: float = 0.002,
+        lanes: int = 1,
+        run_size: int = 2,
+        name: str = "",
     ) -> None:
-        if max_batch < 1 or max_wait < 0:
-            raise ValueError("max_batch must be at least 1 and max_wait not negative")
+        if max_batch < 1 or max_wait < 0 or lanes < 1 or run_size < 1:
+            raise ValueError("max_batch, lanes and run_size must be at least 1 and max_wait not negative")
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.lanes = lanes
+        self.run_size = run_size
         self.name = name or "query-batcher"
         self.batches = 0
-        """Model calls made (a test and the bench read it)."""
+        """Bursts gathered and embedded together (a test and the bench read it)."""
+        self.runs = 0
+        """Model calls made."""
         self.largest = 0
-        """The most texts one call carried."""
+        """The most texts one burst carried."""
         self._encode = encode
+        self._pool: ThreadPoolExecutor | None = None
+        self._count_lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[str, Future[Vectors]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -189,18 +209,36 @@ class QueryBatcher:
         while True:
             batch = self._gather(self._queue.get(), burst)
             burst = len(batch) > 1
-            texts = list(dict.fromkeys(text for text, _ in batch))
-            try:
-                vectors = self._encode(texts)
-            except Exception as exc:  # handed to every waiting caller, who re-raises it
-                for _, future in batch:
-                    future.set_exception(exc)
-                continue
+            waiting: dict[str, list[Future[Vectors]]] = {}
+            for text, future in batch:
+                waiting.setdefault(text, []).append(future)
+            texts = list(waiting)
             self.batches += 1
             self.largest = max(self.largest, len(texts))
-            row = {text: i for i, text in enumerate(texts)}
-            for text, future in batch:
-                future.set_result(vectors[row[text]])
+            if self.lanes == 1 or len(texts) == 1:
+                self._embed(texts, waiting)
+                continue
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix=f"{self.name}-lane")
+            shortest = sorted(texts, key=len)
+            size = min(self.run_size, -(-len(texts) // self.lanes))
+            runs = [shortest[start : start + size] for start in range(0, len(shortest), size)]
+            wait([self._pool.submit(self._embed, run, waiting) for run in runs])
+
+    def _embed(self, texts: list[str], waiting: dict[str, list[Future[Vectors]]]) -> None:
+        """One model call for ``texts``; each waiting caller gets its row (or the model's exception)."""
+        try:
+            vectors = self._encode(texts)
+        except Exception as exc:  # handed to every waiting caller, who re-raises it
+            for text in texts:
+                for future in waiting[text]:
+                    future.set_exception(exc)
+            return
+        with self._count_lock:
+            self.runs += 1
+        for i, text in enumerate(texts):
+            for future in waiting[text]:
+                future.set_result(vectors[i])
 
 
 class Embedder(Embeddings, ABC):
@@ -226,6 +264,7 @@ class Embedder(Embeddings, ABC):
         cache_size: int = 2048,
         max_batch: int = 32,
         max_wait: float = 0.002,
+        lanes: int = 1,
     ) -> None:
         if not model_spec:
             raise ModelError("no embedding model given")
@@ -236,7 +275,11 @@ class Embedder(Embeddings, ABC):
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vectors] = OrderedDict()
         self.batcher = QueryBatcher(
-            self._encode_queries, max_batch=max_batch, max_wait=max_wait, name=f"{type(self).__name__}-batcher"
+            self._encode_queries,
+            max_batch=max_batch,
+            max_wait=max_wait,
+            lanes=lanes,
+            name=f"{type(self).__name__}-batcher",
         )
 
     # ------------------------------------------------------------------ what an engine provides
