@@ -361,7 +361,7 @@ class Assistant:
     def evidence(self, query: str, *, japanese: bool, context: str | None = None) -> Evidence:
         """Retrieve for the whole question, its sentences and clauses, and in the conversation's context.
 
-        All the texts are embedded in one model call.
+        All the texts go to the model together (one burst: see ``QueryBatcher``).
         """
         parts, clauses = sentences(query), segments(query)
         # A sentence that only says where the resident lives (「岡本地区に住んでいます。」, "I live in
@@ -369,7 +369,7 @@ class Assistant:
         # name towns. Such a sentence is one that states a home and, without its place names, is
         # confident of no project; it is never where the need is, and when the rest of the message
         # is confident on its own, the rest is the need. The forms needed to tell are searched in
-        # the same model call.
+        # the same burst.
         home = {t: self.towns.without(t) for t in parts if self.towns.resident(t, said=True)}
         rest = " ".join(t for t in parts if t not in home) if home and len(home) < len(parts) else None
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
@@ -409,7 +409,7 @@ class Assistant:
         return alone < self.params.threshold and (rest is None or scored[rest][1] >= alone)
 
     def _scored(self, texts: list[str], japanese: bool) -> dict[str, tuple[Retrieval, float]]:
-        """Each text's retrieval (with the projects it names) and confidence, in one model call."""
+        """Each text's retrieval (with the projects it names) and confidence, embedded together."""
         scored: dict[str, tuple[Retrieval, float]] = {}
         for text, retrieval in zip(texts, self.retriever.search_many(texts), strict=True):
             named = replace(retrieval, named=self.names.named(text))
