@@ -220,6 +220,9 @@ class OutOfScopeTopic(_Strict):
     id: str
     description: str
     examples: list[str] = Field(min_length=3)
+    small_talk: bool = False
+    """Greetings, thanks and goodbyes: a turn closest to these closes a conversation, it never asks
+    about the conversation's project."""
 
     @field_validator("id")
     @classmethod

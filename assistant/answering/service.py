@@ -184,6 +184,7 @@ class Assistant:
             )
         self._projects: list[Project] = [corpus.projects[pid] for pid in index.project_ids]
         self._position = {pid: i for i, pid in enumerate(index.project_ids)}
+        self._small_talk = {topic.id for topic in corpus.out_of_scope if topic.small_talk}
         self._categories = self._category_terms()
         self.towns = TownFinder(corpus.zone)
         self.list_cues = ListCues(corpus.languages.values())
@@ -588,7 +589,7 @@ class Assistant:
         covers. The model is fitted on the tuning conversations (``assistant tune``).
         """
         retrieval, confidence = evidence.main(self.params.threshold)
-        if evidence.context is None:
+        if evidence.context is None or self._closes(evidence):
             return False
         context, with_context = evidence.context
         model = self.params.follow_up
@@ -598,6 +599,15 @@ class Assistant:
             return context.order[0] == previous and with_context >= self.params.threshold
         x = self.follow_signals(text, query, evidence, previous, asked)
         return model.probability(x) >= self.params.follow_threshold
+
+    def _closes(self, evidence: Evidence) -> bool:
+        """「ありがとうございました」, "ok thanks, have a nice day!": the message, and each of its sentences,
+        is closer to a greeting or thanks (``small_talk`` topics in ``corpus/out_of_scope.yaml``) than to
+        any resident's question about a project. It closes the conversation; it asks nothing about it."""
+        return all(
+            r.negative_topic in self._small_talk and r.examples is not None and r.negative > float(r.examples.max())
+            for r in [evidence.main(self.params.threshold)[0], *(r for r, _ in evidence.parts)]
+        )
 
     def _about_elsewhere(self, text: str, stated: ResidentTown | None) -> bool:
         """The question asks about another municipality's services, which no joint project answers.

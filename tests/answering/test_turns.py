@@ -63,3 +63,16 @@ def test_saying_the_topic_changes_ends_the_follow_up(assistant) -> None:  # type
     assert not CUES.switches("それって誰でも参加できる？")
     *_, changed = _conversation(assistant, "自立支援協議会ってなに？", "話変わるけど、障害者手帳の更新ってどこでやるの")
     assert changed.abstained and not changed.follow_up
+
+
+def test_thanks_close_the_conversation_instead_of_following_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    """A turn closest to the greetings-and-thanks examples (a ``small_talk`` topic) asks nothing about
+    the conversation's project; a question after the thanks still does."""
+    _, thanks = _conversation(
+        assistant, "こどもが サッカーを したいです。 スポーツきょうしつを しりたいです", "ありがとう ございました"
+    )
+    assert not thanks.follow_up and thanks.citations == [] and thanks.abstained
+    _, closing = _conversation(assistant, "Any sign language classes for beginners?", "ok thanks, have a nice day!")
+    assert not closing.follow_up and closing.citations == []
+    _, more = _conversation(assistant, "手話を習いたいんですけど", "ありがとう。それって何曜日にやってるの？")
+    assert more.follow_up and more.citations[0].project_id == "sign-language-training"
