@@ -25,6 +25,7 @@ FINDER = TownFinder(load_corpus(CORPUS).zone)
         ("大日向地区の者ですが", "南牧村"),
         ("Tôi sống ở Kanra", "甘楽町"),
         ("난모쿠에 살아요", "南牧村"),
+        ("म तोमियोकामा बस्छु", "富岡市"),  # Nepali writes Tomioka with त as well as ट
         ("nanmoku mura ni sunde imasu", "南牧村"),
         ("砥沢で母と二人で暮らしてます", "南牧村"),  # the verb of living a few words after the district
         ("ぜんけいじ に すんで います", "甘楽町"),  # a district's reading, spaced as romaji converts it
