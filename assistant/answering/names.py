@@ -75,8 +75,8 @@ class ProjectNames:
         return np.array([1.0 if pattern.search(text) else 0.0 for pattern in self._patterns])
 
 
-# 「その講座」「あの教室」 "that course": the demonstrative and the noun right after it.
-_DEMONSTRATIVE = re.compile(r"(?:その|この|あの)\s?[一-龯ァ-ヴー]+|\b(?:that|this|the same)\s+\w+")
+# 「その講座」「あの教室」 "that course": the demonstrative and the noun right after it (not 「どこの」, "which").
+_DEMONSTRATIVE = re.compile(r"(?:その|(?<!ど)この|あの)\s?[一-龯ァ-ヴー]+|\b(?:that|this|the same)\s+\w+")
 _KATAKANA = re.compile(r"[ァ-ヴー・]+")
 MIN_ROMAJI_KANA = 4
 

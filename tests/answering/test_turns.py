@@ -46,6 +46,12 @@ def test_a_word_after_a_demonstrative_points_back_instead_of_naming() -> None:
     classes = list(CORPUS_.projects).index("community-center-classes")
     assert names.named("公民館の講座はありますか")[classes] == 1.0  # 講座 is an alias of the classes
     assert names.named("その講座は何曜日にやってますか")[classes] == 0.0
+    assert names.named("どこの講座がいいですか")[classes] == 1.0  # どこの asks "which": 講座 still names
+
+
+def test_which_is_a_question_word_not_a_pointer_back() -> None:
+    assert CUES.refers_back("この講座は何曜日？")
+    assert not CUES.refers_back("あと、下の子の予防接種ってどこの小児科で受けられる？")
 
 
 def test_that_course_in_the_next_turn_is_the_course_just_asked_about(assistant) -> None:  # type: ignore[no-untyped-def]
