@@ -88,13 +88,14 @@ def make_embedder(settings: Settings, *, backend: str | None = None, cache_size:
     choice = choose_backend(settings, backend)
     options = {"threads": settings.torch_threads, "batch_size": settings.embed_batch_size, "cache_size": cache_size}
     if choice.name == "onnx" and choice.export_dir is not None:
-        # A burst runs on as many lanes as the session has threads (see QueryBatcher): ONNX Runtime
-        # takes concurrent calls on one session, and the cores stay busy between small matrix products.
+        # A burst runs on two lanes (see QueryBatcher): ONNX Runtime takes concurrent calls on one
+        # session, and the cores stay busy between small matrix products. Each call still uses the
+        # session's threads, so more lanes would only multiply threads (one lane on a single thread).
         return OnnxEmbeddings(
             settings.model_spec,
             choice.export_dir,
             quantization=choice.quantization,
-            lanes=settings.torch_threads,
+            lanes=min(settings.torch_threads, 2),
             **options,
         )
     return SentenceTransformerEmbeddings(settings.model_spec, **options)

@@ -29,7 +29,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -212,33 +212,60 @@ class QueryBatcher:
             waiting: dict[str, list[Future[Vectors]]] = {}
             for text, future in batch:
                 waiting.setdefault(text, []).append(future)
-            texts = list(waiting)
-            self.batches += 1
-            self.largest = max(self.largest, len(texts))
-            if self.lanes == 1 or len(texts) == 1:
-                self._embed(texts, waiting)
-                continue
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix=f"{self.name}-lane")
-            shortest = sorted(texts, key=len)
-            size = min(self.run_size, -(-len(texts) // self.lanes))
-            runs = [shortest[start : start + size] for start in range(0, len(shortest), size)]
-            wait([self._pool.submit(self._embed, run, waiting) for run in runs])
+            try:
+                self._dispatch(list(waiting), waiting)
+            except BaseException as exc:  # whatever happens, no caller is left waiting
+                for futures in waiting.values():
+                    _settle(futures, error=exc)
+
+    def _dispatch(self, texts: list[str], waiting: dict[str, list[Future[Vectors]]]) -> None:
+        self.batches += 1
+        self.largest = max(self.largest, len(texts))
+        if self.lanes == 1 or len(texts) == 1:
+            self._embed(texts, waiting)
+            return
+        shortest = sorted(texts, key=len)
+        size = min(self.run_size, -(-len(texts) // self.lanes))
+        runs = [shortest[start : start + size] for start in range(0, len(shortest), size)]
+        jobs = []
+        for run in runs:
+            try:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.lanes, thread_name_prefix=f"{self.name}-lane")
+                jobs.append(self._pool.submit(self._embed, run, waiting))
+            except RuntimeError:  # the interpreter is shutting down: no new lanes, embed it here
+                self._embed(run, waiting)
+        wait(jobs)
 
     def _embed(self, texts: list[str], waiting: dict[str, list[Future[Vectors]]]) -> None:
         """One model call for ``texts``; each waiting caller gets its row (or the model's exception)."""
         try:
             vectors = self._encode(texts)
-        except Exception as exc:  # handed to every waiting caller, who re-raises it
+            rows = [vectors[i] for i in range(len(texts))]
+        except BaseException as exc:  # handed to every waiting caller, who re-raises it
             for text in texts:
-                for future in waiting[text]:
-                    future.set_exception(exc)
+                _settle(waiting[text], error=exc)
             return
         with self._count_lock:
             self.runs += 1
-        for i, text in enumerate(texts):
-            for future in waiting[text]:
-                future.set_result(vectors[i])
+        for text, row in zip(texts, rows, strict=True):
+            _settle(waiting[text], value=row)
+
+
+def _settle(
+    futures: list[Future[Vectors]], *, value: Vectors | None = None, error: BaseException | None = None
+) -> None:
+    """Resolve the futures not yet resolved (one a caller cancelled, or one already failed, is left as it is)."""
+    for future in futures:
+        if future.done():
+            continue
+        try:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)  # type: ignore[arg-type]
+        except InvalidStateError:  # resolved or cancelled in the meantime
+            pass
 
 
 class Embedder(Embeddings, ABC):

@@ -88,3 +88,18 @@ def test_a_failing_run_reaches_only_its_callers() -> None:
 def test_settings_that_cannot_work_are_refused() -> None:
     with pytest.raises(ValueError, match="lanes"):
         QueryBatcher(Recorder(), lanes=0)
+
+
+def test_a_model_answering_too_few_rows_fails_its_callers_instead_of_leaving_them_waiting() -> None:
+    def short(texts: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+        return np.zeros((len(texts) - 1, 2), dtype=np.float32)
+
+    for lanes in (1, 2):
+        batcher = QueryBatcher(short, lanes=lanes, run_size=2, max_wait=0)
+        futures = [batcher.submit(t) for t in ("aa", "b", "ccc")]
+        for future in futures:
+            with pytest.raises(IndexError):
+                future.result(timeout=5)
+        again = batcher.submit("dd")  # the batcher is still alive
+        with pytest.raises(IndexError):
+            again.result(timeout=5)
