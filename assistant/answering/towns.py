@@ -70,9 +70,12 @@ _INTRO_BEFORE = (
 )
 # 「甘楽町の…、うちも対象？」, "does it cover my town too?": the resident's home is another place
 # than the member town the question names, so that town is not theirs.
+_PLACE_OF_MINE = r"の(?:町|まち|村|むら|市|地区|地域|ほう|方|ところ|とこ)"
 _HOME_TOO = (
-    r"(?:うち|家|いえ|自宅|わたし|私|僕|ぼく|俺|おれ)(?:の(?:町|まち|村|むら|市|地区|地域|ほう|方|ところ|とこ))?も"
-    r"|\b(?:my|our)\s+(?:town|village|city|area|place)\s+(?:too|also|as well)\b|\b(?:us|me|mine|ours)\s+too\b"
+    # うち/家 standing alone (not the 家 of 空き家), or I/my with a place word: 「私も」 alone is "me too".
+    rf"(?<![ぁ-んァ-ヶ一-龯])(?:うち|家|いえ|自宅)(?:{_PLACE_OF_MINE})?も"
+    rf"|(?:わたし|私|僕|ぼく|俺|おれ){_PLACE_OF_MINE}も"
+    r"|\b(?:my|our)\s+(?:town|village|city|area|place)\s+(?:too|also|as well)\b|\b(?:us|ours)\s+too\b"
 )
 # Names that are part of a facility's name, not a place of residence.
 _FACILITY_AFTER = r"(?:総合病院|病院|駅|線|高校|中学|小学|IC|インター)"
@@ -118,7 +121,15 @@ class TownFinder:
         outside = _names_pattern(zone.outside_places)
         self._outside = re.compile(rf"(?:{outside})(?:市|町|村|県|都|府)?") if outside else _NEVER
         # A place the dictionary reads as a surname (岡本, 太田, 小幡) may be a person: 「岡本です」 is a name.
-        self._surnames = _read_as_names([*(d for town in zone.towns for d in town.districts), *zone.outside_places])
+        surnames = _read_as_names([*(d for town in zone.towns for d in town.districts), *zone.outside_places])
+        # A district's readings are the same surname in kana or romaji: おかもと, Okamoto.
+        self._surnames = surnames | {
+            normalize(r)
+            for town in zone.towns
+            for d, rs in town.readings.items()
+            if normalize(d) in surnames
+            for r in rs
+        }
         self._lookup = {
             normalize(n): town.name for town in zone.towns for n in [town.name, *town.kana, *town.latin, *town.other]
         }

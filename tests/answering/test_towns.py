@@ -56,6 +56,11 @@ def test_a_district_introduced_with_desu_is_where_the_resident_is(question: str,
     assert FINDER.resident(question) == ResidentTown(town)
 
 
+def test_a_surname_district_in_kana_or_romaji_is_still_a_surname() -> None:
+    assert FINDER.resident("おかもとです。よろしくお願いします") is None
+    assert FINDER.resident("こんにちは、おばたです。") is None
+
+
 def test_a_district_inside_a_sentence_with_desu_is_not_an_introduction() -> None:
     assert FINDER.resident("乗合タクシーの終点は大日向です") is None
 
@@ -71,6 +76,17 @@ def test_a_district_inside_a_sentence_with_desu_is_not_an_introduction() -> None
 def test_a_town_named_beside_my_home_too_is_not_the_residents(question: str) -> None:
     """ "うちも" / "my town too" sets the resident's home against the town the question names."""
     assert FINDER.resident(question) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "town"),
+    [
+        ("富岡市の住宅リフォーム補助、空き家も対象？", "富岡市"),  # the 家 of 空き家 is not "my home"
+        ("富岡市の子育てサロン、私も行けますか", "富岡市"),  # 「私も」 is "me too", not "my town too"
+    ],
+)
+def test_too_that_is_not_about_my_town_keeps_the_town(question: str, town: str) -> None:
+    assert FINDER.resident(question) == ResidentTown(town)
 
 
 def test_short_district_readings_are_not_found_inside_other_words() -> None:
