@@ -34,8 +34,8 @@ _LIST_JA = re.compile(
 _REFERS_BACK_JA = re.compile(
     r"^(?!それと|それから|それに|それで|これから|あれから)(それ|そこ|その|そちら|あれ|これ|この|そういう|そっち)|それ(は|って|の|に|を|で|も)|そこ(は|って|に|へ|の|で|まで)|"
     # 「その」「この」 before a noun point back (その講座, このチーム), except in set phrases (その他, その後 …)
-    # and in 「どこの」 (which), a question word.
-    r"その(?!他|ほか|後|あと|上|うえ|まま|ため|場|時|とき|際|辺|くらい|ぐらい)[一-龯ァ-ヶー]|(?<!ど)この(?!前|間|辺|先|まま|後|たび|度)[一-龯ァ-ヶー]"
+    # and in 「どこの」 (which), a question word (but 「…けど この講座」 still points back).
+    r"その(?!他|ほか|後|あと|上|うえ|まま|ため|場|時|とき|際|辺|くらい|ぐらい)[一-龯ァ-ヶー]|(?<!(?<![けなほ])ど)この(?!前|間|辺|先|まま|後|たび|度)[一-龯ァ-ヶー]"
 )
 # English pronouns are everywhere ("Is there a …?"): they point back only in a short question.
 _REFERS_BACK_EN = re.compile(r"\b(it|its|that|this|they|them|those|one)\b|\bthere\s*\??$")

@@ -76,7 +76,7 @@ class ProjectNames:
 
 
 # 「その講座」「あの教室」 "that course": the demonstrative and the noun right after it (not 「どこの」, "which").
-_DEMONSTRATIVE = re.compile(r"(?:その|(?<!ど)この|あの)\s?[一-龯ァ-ヴー]+|\b(?:that|this|the same)\s+\w+")
+_DEMONSTRATIVE = re.compile(r"(?:その|(?<!(?<![けなほ])ど)この|あの)\s?[一-龯ァ-ヴー]+|\b(?:that|this|the same)\s+\w+")
 _KATAKANA = re.compile(r"[ァ-ヴー・]+")
 MIN_ROMAJI_KANA = 4
 

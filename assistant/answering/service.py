@@ -589,8 +589,10 @@ class Assistant:
         covers. The model is fitted on the tuning conversations (``assistant tune``).
         """
         retrieval, confidence = evidence.main(self.params.threshold)
-        if evidence.context is None or self._closes(evidence):
+        if evidence.context is None:
             return False
+        if asked is None and not self.turn_cues.refers_back(text) and self._closes(evidence):
+            return False  # thanks or goodbye, asking nothing (「ありがとう！料金は？」 asks, and may follow)
         context, with_context = evidence.context
         model = self.params.follow_up
         if model is None:  # untuned: the same evidence, read by hand

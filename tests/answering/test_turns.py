@@ -52,6 +52,7 @@ def test_a_word_after_a_demonstrative_points_back_instead_of_naming() -> None:
 def test_which_is_a_question_word_not_a_pointer_back() -> None:
     assert CUES.refers_back("この講座は何曜日？")
     assert not CUES.refers_back("あと、下の子の予防接種ってどこの小児科で受けられる？")
+    assert CUES.refers_back("聞きたいんだけどこの講座って何曜日？")  # けど + この still points back
 
 
 def test_that_course_in_the_next_turn_is_the_course_just_asked_about(assistant) -> None:  # type: ignore[no-untyped-def]
