@@ -78,6 +78,8 @@ def over_http(questions: list[str]) -> None:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
+        else:
+            raise SystemExit(f"the server on port {port} did not become ready in 120 s")
         for question in questions[:20]:
             client.post("/v1/ask", json={"question": question + "?"})
         for label in ("new", "kept"):
