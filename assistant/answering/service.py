@@ -186,7 +186,7 @@ class Assistant:
         self._position = {pid: i for i, pid in enumerate(index.project_ids)}
         self._small_talk = {topic.id for topic in corpus.out_of_scope if topic.small_talk}
         self._categories = self._category_terms()
-        self.towns = TownFinder(corpus.zone)
+        self.towns = TownFinder(corpus.zone, self.analyzer)
         self.list_cues = ListCues(corpus.languages.values())
         self.turn_cues = TurnCues(corpus.languages.values())
         self.names = ProjectNames(corpus, index.project_ids)

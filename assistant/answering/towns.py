@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from assistant.answering.answers import ResidentTown
 from assistant.answering.validation import clean
 from assistant.corpus import Zone
-from assistant.search.tokens import normalize
+from assistant.search.tokens import TextAnalyzer, normalize
 
 _RESIDE_AFTER = (
     r"\s?(?:に|で)?\s?(?:住んで|住む|住み|すんで|すむ|住まい|在住|暮らし|くらし|くらして|暮らして)"
@@ -77,6 +77,7 @@ _HOME_TOO = (
     rf"|(?:わたし|私|僕|ぼく|俺|おれ){_PLACE_OF_MINE}も"
     r"|\b(?:my|our)\s+(?:town|village|city|area|place)\s+(?:too|also|as well)\b|\b(?:us|ours)\s+too\b"
 )
+_PLACE_SUFFIX = r"(?:市|町|村|県|都|府)"
 # Names that are part of a facility's name, not a place of residence.
 _FACILITY_AFTER = r"(?:総合病院|病院|駅|線|高校|中学|小学|IC|インター)"
 
@@ -103,7 +104,7 @@ class TownFinder:
         finder.resident("しもにたに すんで います")   # ResidentTown('下仁田町')
     """
 
-    def __init__(self, zone: Zone) -> None:
+    def __init__(self, zone: Zone, analyzer: TextAnalyzer | None = None) -> None:
         self.members = list(zone.members)
         self._forms: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = []
         for town in zone.towns:
@@ -119,9 +120,11 @@ class TownFinder:
             in_district = rf"(?:{district})" + (rf"|\b(?:{district_latin})\b" if district_latin else "")
             self._forms.append((town.name, re.compile(spelled), re.compile(in_district) if district else _NEVER))
         outside = _names_pattern(zone.outside_places)
-        self._outside = re.compile(rf"(?:{outside})(?:市|町|村|県|都|府)?") if outside else _NEVER
+        self._outside = re.compile(rf"(?:{outside}){_PLACE_SUFFIX}?") if outside else _NEVER
         # A place the dictionary reads as a surname (岡本, 太田, 小幡) may be a person: 「岡本です」 is a name.
-        surnames = _read_as_names([*(d for town in zone.towns for d in town.districts), *zone.outside_places])
+        analyzer = analyzer or TextAnalyzer()
+        places = [*(d for town in zone.towns for d in town.districts), *zone.outside_places]
+        surnames = {normalize(place) for place in places if analyzer.reads_as_person(place)}
         # A district's readings are the same surname in kana or romaji: おかもと, Okamoto.
         self._surnames = surnames | {
             normalize(r)
@@ -192,10 +195,8 @@ class TownFinder:
                     or self._introduces(match.group(0), before, after)
                 ):
                     found.append((1, match.start(), name))
-        if re.search(_HOME_TOO, question):
-            found = [f for f in found if f[0] < 2]  # the towns it names are not the resident's
         outside = [m for m in self.places_outside(text) if m.role == "residence"]
-        if said:
+        if said or re.search(_HOME_TOO, question):  # only towns said to be home (beside "うちも", named ones are not)
             found = [f for f in found if f[0] < 2]
         if found:
             found.sort()
@@ -235,7 +236,7 @@ class TownFinder:
         """「大日向です。」 opening a sentence, with a place the dictionary does not read as a surname."""
         return (
             bool(re.match(_INTRO_AFTER, after) and re.search(_INTRO_BEFORE, before))
-            and re.sub(r"(?:市|町|村|県|都|府)$", "", place) not in self._surnames
+            and re.sub(_PLACE_SUFFIX + "$", "", place) not in self._surnames
         )
 
     def names_member(self, text: str) -> bool:
@@ -254,24 +255,6 @@ def _lives_there(before: str, after: str) -> bool:
         or re.search(_EN_RESIDE_BEFORE + "$", before)
         or re.search(_OTHER_RESIDE_BEFORE + "$", before)
     )
-
-
-def _read_as_names(places: list[str]) -> set[str]:
-    """The places (normalized) that UniDic reads, wholly or in part, as a person's name in 「…です。」."""
-    import fugashi
-
-    tagger = fugashi.Tagger()
-    names = set()
-    for place in places:
-        words, length = [], 0
-        for word in tagger(place + "です。"):
-            if length >= len(place):
-                break
-            words.append(word)
-            length += len(word.surface)
-        if any((word.feature.pos3 or "") == "人名" for word in words):
-            names.add(normalize(place))
-    return names
 
 
 _NEVER = re.compile(r"(?!x)x")

@@ -122,6 +122,20 @@ class TextAnalyzer:
                 for word in tagger(text)
             ]
 
+    def reads_as_person(self, word: str) -> bool:
+        """Whether the dictionary reads ``word``, wholly or in part, as a person's name when it stands as
+        「<word>です。」 (岡本, 太田: surnames; 大日向, 高崎: places)."""
+        with self._lock:
+            tagger = self._ensure_tagger()
+            length = 0
+            for morpheme in tagger(word + "です。"):
+                if length >= len(word):
+                    return False
+                if (morpheme.feature.pos3 or "") == "人名":
+                    return True
+                length += len(morpheme.surface)
+        return False
+
     def tokens(self, text: str) -> list[str]:
         """BM25 tokens: lemmas, ``r:``readings, ``k:``kana bigrams of the whole reading, Latin stems,
         ``g:``bigrams of Hangul, Thai and Devanagari, ``h:``bigrams of runs of Han characters."""
