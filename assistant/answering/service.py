@@ -591,7 +591,7 @@ class Assistant:
         retrieval, confidence = evidence.main(self.params.threshold)
         if evidence.context is None:
             return False
-        if asked is None and not self.turn_cues.refers_back(text) and self._closes(evidence):
+        if asked is None and not self.turn_cues.refers_back(text) and self._closes(retrieval, evidence.parts):
             return False  # thanks or goodbye, asking nothing (「ありがとう！料金は？」 asks, and may follow)
         context, with_context = evidence.context
         model = self.params.follow_up
@@ -602,13 +602,13 @@ class Assistant:
         x = self.follow_signals(text, query, evidence, previous, asked)
         return model.probability(x) >= self.params.follow_threshold
 
-    def _closes(self, evidence: Evidence) -> bool:
-        """「ありがとうございました」, "ok thanks, have a nice day!": the message, and each of its sentences,
-        is closer to a greeting or thanks (``small_talk`` topics in ``corpus/out_of_scope.yaml``) than to
-        any resident's question about a project. It closes the conversation; it asks nothing about it."""
+    def _closes(self, main: Retrieval, parts: list[tuple[Retrieval, float]]) -> bool:
+        """「ありがとうございました」, "ok thanks, have a nice day!": the message (``main``), and each of its
+        sentences, is closer to a greeting or thanks (``small_talk`` topics in ``corpus/out_of_scope.yaml``)
+        than to any resident's question about a project. It closes the conversation; it asks nothing about it."""
         return all(
             r.negative_topic in self._small_talk and r.examples is not None and r.negative > float(r.examples.max())
-            for r in [evidence.main(self.params.threshold)[0], *(r for r, _ in evidence.parts)]
+            for r in [main, *(r for r, _ in parts)]
         )
 
     def _about_elsewhere(self, text: str, stated: ResidentTown | None) -> bool:
