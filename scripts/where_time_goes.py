@@ -12,9 +12,7 @@ The figures behind the README's speed paragraph ("a question that embeds one tex
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ import httpx
 
 from assistant.answering.service import Assistant
 from assistant.config import ROOT, get_settings
+from assistant.evaluation.bench import free_port, our_server, start_server
 from assistant.evaluation.questions import load_questions
 from assistant.model.embeddings import Embedder
 
@@ -65,21 +64,10 @@ def in_process(questions: list[str]) -> None:
 
 
 def over_http(questions: list[str]) -> None:
-    port = 8947
-    env = dict(os.environ, ASSISTANT_DATA_DIR=tempfile.mkdtemp(prefix="where-time-goes-"))
-    command = [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
-        for _ in range(600):
-            try:
-                if client.get("/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise SystemExit(f"the server on port {port} did not become ready in 120 s")
+    port = free_port()
+    command, env = our_server(port)
+    env["ASSISTANT_DATA_DIR"] = tempfile.mkdtemp(prefix="where-time-goes-")  # its records stay out of data/
+    with start_server(command, env, port) as server, httpx.Client(base_url=server.base, timeout=60) as client:
         for question in questions[:20]:
             client.post("/v1/ask", json={"question": question + "?"})
         for label in ("new", "kept"):
@@ -89,9 +77,6 @@ def over_http(questions: list[str]) -> None:
                 answer = client.post("/v1/ask", json={"question": question}).json()
                 outside.append((time.perf_counter() - start) * 1000 - answer["elapsed_ms"])
             print(f"over HTTP, {label} answers: time outside ask p50 {statistics.median(outside):.1f} ms")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def main() -> None:
