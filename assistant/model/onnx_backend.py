@@ -1,4 +1,4 @@
-"""The ONNX Runtime engine: the exported model, tokenized with ``tokenizers``, without torch.
+"""The ONNX Runtime engine: the exported model, tokenized by :mod:`assistant.model.unigram`, without torch.
 
 ``assistant model install`` exports the sentence-transformers folder to ONNX next to it
 (``<folder>-onnx/``, see :mod:`assistant.model.onnx_export`): the BERT encoder with mean pooling
@@ -40,6 +40,7 @@ import numpy as np
 from assistant.errors import ModelError
 from assistant.model.embeddings import Embedder, Kind, Vectors
 from assistant.model.fingerprint import model_fingerprint
+from assistant.model.unigram import TokenIds, load_tokenizer
 
 EXPORT_SUFFIX = "-onnx"
 EXPORT_INFO = "export.json"
@@ -187,7 +188,7 @@ class OnnxEmbeddings(Embedder):
         self.engine = "onnx"
         self.quantization: Quantization = quantization
         self._session: Any = None
-        self._tokenizer: Any = None
+        self._tokenizer: TokenIds | None = None
         self._table: WordEmbeddingTable | None = None
         self._info: ExportInfo | None = None
         self._load_lock = threading.Lock()
@@ -211,7 +212,6 @@ class OnnxEmbeddings(Embedder):
 
     def _load(self) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         info = ExportInfo.read(self.export_dir)
         if info is None:
@@ -225,11 +225,8 @@ class OnnxEmbeddings(Embedder):
                 f"the ONNX export in {self.export_dir} has no {self.quantization} model: run `assistant model install`"
             )
         table = WordEmbeddingTable(self.export_dir / info.files.get("word_embeddings", WORD_EMBEDDINGS), info.dimension)
-        tokenizer = Tokenizer.from_file(str(self.export_dir / "tokenizer.json"))
-        # As sentence-transformers tokenizes: truncate to the model's length (special tokens
-        # included), pad a batch to its longest text.
-        tokenizer.enable_truncation(max_length=info.max_seq_length)
-        tokenizer.enable_padding(pad_id=info.pad_token_id, pad_token=info.pad_token)
+        # As sentence-transformers tokenizes: truncated to the model's length, special tokens included.
+        tokenizer = load_tokenizer(self.export_dir / "tokenizer.json", info.max_seq_length)
         try:
             session = ort.InferenceSession(str(file), session_options(self.threads), providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
@@ -262,10 +259,8 @@ class OnnxEmbeddings(Embedder):
         """The token ids the model sees for each text (prompt added, truncated, unpadded)."""
         self._ensure_loaded()
         prompt = self.prompt(kind)
-        return [
-            [i for i, m in zip(e.ids, e.attention_mask, strict=True) if m]
-            for e in self._tokenizer.encode_batch([prompt + t for t in texts])
-        ]
+        assert self._tokenizer is not None
+        return self._tokenizer.encode_ids([prompt + t for t in texts])
 
     def encode(self, texts: list[str], kind: Kind, *, show_progress: bool = False) -> Vectors:
         """Vectors straight from the session, in batches of ``batch_size`` texts of similar length."""
@@ -285,9 +280,15 @@ class OnnxEmbeddings(Embedder):
         return out
 
     def _run(self, prompted: list[str]) -> Vectors:
-        encodings = self._tokenizer.encode_batch(prompted)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        assert self._tokenizer is not None and self._info is not None
+        rows = self._tokenizer.encode_ids(prompted)
+        # Padded to the batch's longest text, as sentence-transformers pads.
+        width = max(len(row) for row in rows)
+        ids = np.full((len(rows), width), self._info.pad_token_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for k, row in enumerate(rows):
+            ids[k, : len(row)] = row
+            mask[k, : len(row)] = 1
         assert self._table is not None
         embeds = self._table.lookup(ids)  # padding positions get the pad row, as the graph's lookup gave them
         (vectors,) = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
