@@ -36,6 +36,7 @@ from assistant.answering.validation import validate_question, validate_session_i
 from assistant.config import Settings
 from assistant.corpus import Corpus, Project
 from assistant.errors import ConfigError
+from assistant.memory import give_back_free_memory
 from assistant.model.backends import make_embedder
 from assistant.model.embeddings import Embedder
 from assistant.search.confidence import FEATURES, features, follow_features
@@ -236,6 +237,7 @@ class Assistant:
         self.analyzer.warm_up()
         self.retriever.search("病児保育")
         detect("byouji hoiku wa doko desu ka", parser=self.analyzer.parse)
+        give_back_free_memory()
 
     @property
     def ready(self) -> bool:
