@@ -67,6 +67,7 @@ def create_app(
             else:
                 loaded = assistant
             loaded.warm_up()
+            line.load_sdk(settings)
             app.state.assistant = loaded
             async with watch_index(app.state, settings):
                 yield

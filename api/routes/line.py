@@ -6,6 +6,9 @@ event is handled in the background, once: the store remembers every ``webhookEve
 database, so a redelivery reaching another worker or replica is not answered twice).
 
 The conversation is keyed by a hash of the LINE user id; the raw id is neither stored nor logged.
+
+line-bot-sdk is imported when LINE is configured (:func:`load_sdk`, at start), not by a server
+without a channel: its generated API models are about 38 MB of every worker's memory.
 """
 
 from __future__ import annotations
@@ -13,24 +16,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, BackgroundTasks, Header, Request
 from fastapi.responses import JSONResponse
-from linebot.v3 import WebhookParser
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, ReplyMessageRequest
-from linebot.v3.webhooks import (
-    Event,
-    FollowEvent,
-    MessageEvent,
-    PostbackEvent,
-    TextMessageContent,
-)
 from pydantic import BaseModel, Field
 from starlette.datastructures import State
 from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging import ApiException
+    from linebot.v3.webhooks import Event
 
 from api import line_messages
 from api.errors import error
@@ -138,6 +135,9 @@ async def webhook(
         log.warning("LINE webhook refused: no X-Line-Signature header (%d-byte body not read)", len(body))
         return error(400, "missing_signature", "the X-Line-Signature header is required: only LINE may call this")
     assert settings.line_channel_secret is not None  # checked above
+    from linebot.v3 import WebhookParser
+    from linebot.v3.exceptions import InvalidSignatureError
+
     parser = WebhookParser(settings.line_channel_secret.get_secret_value())
     try:
         text = body.decode("utf-8")
@@ -153,6 +153,16 @@ async def webhook(
     for event in events:
         background.add_task(handle_event, request.app.state, event)
     return JSONResponse(WebhookAccepted(events=len(events)).model_dump())
+
+
+def load_sdk(settings: Settings) -> bool:
+    """Import line-bot-sdk now when LINE is configured, so the first event does not wait for it; True if it did."""
+    if _missing_settings(settings):
+        return False
+    import linebot.v3.messaging
+    import linebot.v3.webhooks  # noqa: F401
+
+    return True
 
 
 def _not_configured(missing: list[str]) -> JSONResponse:
@@ -195,6 +205,8 @@ def handle_event(state: State, event: Event) -> None:
 
 
 def _messages(assistant: Assistant, store: Store | None, event: Event) -> list[dict[str, Any]]:
+    from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent, TextMessageContent
+
     corpus = assistant.corpus
     session = session_of(event)
     if isinstance(event, FollowEvent):
@@ -248,6 +260,8 @@ def _postback(assistant: Assistant, store: Store | None, data: str, session: str
 
 def send_reply(settings: Settings, reply_token: str, messages: list[dict[str, Any]], *, event_id: str) -> bool:
     """POST the reply through line-bot-sdk; log (masked) and give up on an error after at most one retry."""
+    from linebot.v3.messaging import ApiClient, ApiException, Configuration, MessagingApi, ReplyMessageRequest
+
     token = settings.line_channel_access_token.get_secret_value() if settings.line_channel_access_token else ""
     configuration = Configuration(host=settings.line_api_base_url.rstrip("/"), access_token=token)
     configuration.retries = RETRY

@@ -309,3 +309,26 @@ def test_the_route_is_documented(line: Line) -> None:
     operation = schema["paths"]["/line/webhook"]["post"]
     assert {"200", "400", "503"} <= set(operation["responses"])
     assert any(p["name"] == "X-Line-Signature" for p in operation["parameters"])
+
+
+def test_line_bot_sdk_is_loaded_at_start_only_when_line_is_configured(tmp_path: Path) -> None:
+    """A web-only server does not hold the SDK's models (about 38 MB); a LINE server loads them before the first event."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from pydantic import SecretStr\n"
+        "from api.app import create_app\n"
+        "from api.routes import line\n"
+        "from assistant.config import Settings\n"
+        f"web = Settings(data_dir={str(tmp_path)!r})\n"
+        "create_app(web)\n"
+        "print(line.load_sdk(web), 'linebot' in sys.modules)\n"
+        "configured = web.model_copy(update={'line_channel_secret': SecretStr('s'),"
+        " 'line_channel_access_token': SecretStr('t')})\n"
+        "print(line.load_sdk(configured), 'linebot.v3.messaging' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["False False", "True True"]
