@@ -4,6 +4,8 @@ The figure behind the README's speed paragraph ("texts per answer")::
 
     .venv/bin/python scripts/texts_per_answer.py [how many questions, default 600]
 
+and, per number of texts embedded, how many questions and their p50 time inside ``ask``.
+
 Counts every text the ONNX session embeds while the questions (follow-ups aside, caches emptied
 first) are asked one at a time.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from collections import defaultdict
 from typing import Any
 
 from assistant.answering.service import Assistant
@@ -41,15 +44,20 @@ def main() -> None:
     assistant.retriever.clear_cache()
     assistant.clear_answers()
     times = []
+    by_texts: dict[int, list[float]] = defaultdict(list)
     for question in questions:
+        before = counts["texts"]
         started = time.perf_counter()
         assistant.ask(question.question)
         times.append((time.perf_counter() - started) * 1000)
+        by_texts[counts["texts"] - before].append(times[-1])
     n = len(questions)
     print(
         f"{n} questions: {counts['texts'] / n:.2f} texts and {counts['calls'] / n:.2f} model calls per answer; "
         f"ask p50 {statistics.median(times):.1f} ms, mean {statistics.mean(times):.1f} ms"
     )
+    for texts, spent in sorted(by_texts.items()):
+        print(f"  {len(spent):4d} questions embed {texts:2d} texts: ask p50 {statistics.median(spent):.1f} ms")
 
 
 if __name__ == "__main__":
