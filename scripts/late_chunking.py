@@ -64,7 +64,7 @@ def main() -> None:
         return vectors
 
     evidence = Assistant.evidence
-    submit = Embedder.submit_query
+    submit = Embedder.submit_queries
 
     def late_evidence(self: Assistant, query: str, *, japanese: bool, context: str | None = None) -> Any:
         pieces = [t for t in dict.fromkeys(service.sentences(query) + service.segments(query)) if t != query]
@@ -77,17 +77,21 @@ def main() -> None:
 
     counts = {"model": 0, "late": 0}
 
-    def late_submit(self: Embedder, text: str) -> Future[Any]:
-        if text in spans:
-            counts["late"] += 1
-            done: Future[Any] = Future()
-            done.set_result(spans[text])
-            return done
-        counts["model"] += 1
-        return submit(self, text)
+    def late_submit(self: Embedder, texts: list[str]) -> list[Future[Any]]:
+        futures = {}
+        for text in texts:
+            if text in spans:
+                counts["late"] += 1
+                done: Future[Any] = Future()
+                done.set_result(spans[text])
+                futures[text] = done
+        rest = [text for text in texts if text not in futures]
+        counts["model"] += len(rest)
+        futures.update(zip(rest, submit(self, rest), strict=True))
+        return [futures[text] for text in texts]
 
     Assistant.evidence = late_evidence  # type: ignore[method-assign]
-    Embedder.submit_query = late_submit  # type: ignore[method-assign]
+    Embedder.submit_queries = late_submit  # type: ignore[method-assign]
     assistant = Assistant.load(settings)
     # No caches: a clause's late vector must not stand in for the same text asked on its own, nor the reverse.
     assistant.retriever.cache_size = 0

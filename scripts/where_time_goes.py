@@ -32,16 +32,17 @@ def in_process(questions: list[str]) -> None:
     assistant = Assistant.load(get_settings())
     assistant.warm_up()
     events: list[list[Any]] = []
-    submit = Embedder.submit_query
+    submit = Embedder.submit_queries
 
-    def timed(self: Embedder, text: str) -> Future[Any]:
-        event: list[Any] = [time.perf_counter(), None]
-        events.append(event)
-        future = submit(self, text)
-        future.add_done_callback(lambda _: event.__setitem__(1, time.perf_counter()))
-        return future
+    def timed(self: Embedder, texts: list[str]) -> list[Future[Any]]:
+        futures = submit(self, texts)
+        for future in futures:
+            event: list[Any] = [time.perf_counter(), None]
+            events.append(event)
+            future.add_done_callback(lambda _, event=event: event.__setitem__(1, time.perf_counter()))
+        return futures
 
-    Embedder.submit_query = timed  # type: ignore[method-assign]
+    Embedder.submit_queries = timed  # type: ignore[method-assign]
     for question in questions[:30]:
         assistant.ask(question + "?")
     assistant.embedder.clear_cache()
@@ -57,7 +58,7 @@ def in_process(questions: list[str]) -> None:
             total.append(end - start)
             model.append(events[0][1] - events[0][0])
             after.append(end - events[0][1])
-    Embedder.submit_query = submit  # type: ignore[method-assign]
+    Embedder.submit_queries = submit  # type: ignore[method-assign]
     ms = lambda values: round(statistics.median(values) * 1000, 1)  # noqa: E731
     print(f"in process, {len(total)} questions embedding one text: ask p50 {ms(total)} ms, "
           f"model {ms(model)} ms, after the vector {ms(after)} ms")  # fmt: skip

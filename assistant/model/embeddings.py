@@ -129,12 +129,13 @@ Kind = Literal["query", "document"]
 class QueryBatcher:
     """Gathers concurrent query embeddings into bursts, on one background thread.
 
-    Callers :meth:`submit` a text and wait on the returned future; residents' requests run in
-    FastAPI's threadpool, so a burst arrives as many threads at once. The batcher thread takes
-    the first waiting text and every text already queued. While a burst is on (the previous
-    one carried more than one text) it also waits up to ``max_wait`` seconds for stragglers,
-    never past ``max_batch`` texts; a lone question never waits. Identical texts in one burst
-    are embedded once.
+    Callers :meth:`submit` a text (or :meth:`submit_many` the texts of one question, which stay
+    together) and wait on the returned futures; residents' requests run in FastAPI's threadpool,
+    so a burst arrives as many threads at once. The batcher thread takes the first waiting
+    caller's texts and every text already queued. While a burst is on (the previous one carried
+    more than one caller's texts) it also waits up to ``max_wait`` seconds for stragglers, never
+    past ``max_batch`` texts; a lone resident never waits, however many texts their question
+    embeds. Identical texts in one burst are embedded once.
 
     With one ``lane`` a burst is one model call. With more, the burst is sorted by length and cut
     into runs of at most ``run_size`` texts of similar length, shortest first, which ``lanes``
@@ -170,45 +171,54 @@ class QueryBatcher:
         self._encode = encode
         self._pool: ThreadPoolExecutor | None = None
         self._count_lock = threading.Lock()
-        self._queue: queue.SimpleQueue[tuple[str, Future[Vectors]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[tuple[str, Future[Vectors]]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
     def submit(self, text: str) -> Future[Vectors]:
         """Queue ``text``; the future resolves to its vector (or the model's exception)."""
-        future: Future[Vectors] = Future()
+        return self.submit_many([text])[0]
+
+    def submit_many(self, texts: list[str]) -> list[Future[Vectors]]:
+        """Queue one caller's ``texts`` together: they go into the same burst, and count as one caller."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
                     thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                     thread.start()
                     self._thread = thread
-        self._queue.put((text, future))
-        return future
+        group: list[tuple[str, Future[Vectors]]] = [(text, Future()) for text in texts]
+        if group:
+            self._queue.put(group)
+        return [future for _, future in group]
 
-    def _gather(self, first: tuple[str, Future[Vectors]], burst: bool) -> list[tuple[str, Future[Vectors]]]:
-        batch = [first]
+    def _gather(
+        self, first: list[tuple[str, Future[Vectors]]], burst: bool
+    ) -> tuple[list[tuple[str, Future[Vectors]]], int]:
+        """The texts of this burst, and how many callers they came from."""
+        batch = list(first)
+        callers = 1
         deadline = time.perf_counter() + self.max_wait
         while len(batch) < self.max_batch:
             try:
-                batch.append(self._queue.get_nowait())
-                continue
+                group = self._queue.get_nowait()
             except queue.Empty:
-                pass
-            remaining = deadline - time.perf_counter()
-            if not burst or remaining <= 0:
-                break
-            try:
-                batch.append(self._queue.get(timeout=remaining))
-            except queue.Empty:
-                break
-        return batch
+                remaining = deadline - time.perf_counter()
+                if not burst or remaining <= 0:
+                    break
+                try:
+                    group = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            batch += group
+            callers += 1
+        return batch, callers
 
     def _run(self) -> None:
         burst = False
         while True:
-            batch = self._gather(self._queue.get(), burst)
-            burst = len(batch) > 1
+            batch, callers = self._gather(self._queue.get(), burst)
+            burst = callers > 1
             waiting: dict[str, list[Future[Vectors]]] = {}
             for text, future in batch:
                 waiting.setdefault(text, []).append(future)
@@ -355,15 +365,22 @@ class Embedder(Embeddings, ABC):
 
         The caller can do other work (the lexical side of retrieval) while the model runs.
         """
+        return self.submit_queries([text])[0]
+
+    def submit_queries(self, texts: list[str]) -> list[Future[Vectors]]:
+        """:meth:`submit_query` for the texts of one question: the uncached ones go to the model together."""
+        futures: dict[str, Future[Vectors]] = {}
         with self._lock:
-            cached = self._cache.get(text)
-            if cached is not None:
-                self._cache.move_to_end(text)
-        if cached is not None:
-            done: Future[Vectors] = Future()
-            done.set_result(cached)
-            return done
-        return self.batcher.submit(text)
+            for text in texts:
+                cached = self._cache.get(text)
+                if cached is not None:
+                    self._cache.move_to_end(text)
+                    done: Future[Vectors] = Future()
+                    done.set_result(cached)
+                    futures[text] = done
+        missing = [text for text in dict.fromkeys(texts) if text not in futures]
+        futures.update(zip(missing, self.batcher.submit_many(missing), strict=True))
+        return [futures[text] for text in texts]
 
     def encode_query(self, text: str) -> Vectors:
         """One query vector (L2-normalized, float32), from the cache when asked before."""
@@ -384,7 +401,7 @@ class Embedder(Embeddings, ABC):
 
     def encode_queries(self, texts: list[str]) -> list[Vectors]:
         """Query vectors for several texts, all submitted at once so the batcher embeds them together."""
-        futures = [self.submit_query(text) for text in texts]
+        futures = self.submit_queries(texts)
         return [self.remember(text, future.result()) for text, future in zip(texts, futures, strict=True)]
 
     def clear_cache(self) -> None:

@@ -223,7 +223,7 @@ class HybridRetriever(_ProjectRetriever):
         missing = [query for query, scores in found.items() if scores is None]
         if missing:
             embedder = self.dense.embedder
-            pending = [(query, embedder.submit_query(query)) for query in missing]
+            pending = list(zip(missing, embedder.submit_queries(missing), strict=True))
             tokens = {query: self.lexical.analyzer.tokens(query) for query in missing}
             for query, future in pending:
                 vector = embedder.remember(query, future.result())

@@ -103,3 +103,32 @@ def test_a_model_answering_too_few_rows_fails_its_callers_instead_of_leaving_the
         again = batcher.submit("dd")  # the batcher is still alive
         with pytest.raises(IndexError):
             again.result(timeout=5)
+
+
+def test_one_caller_s_texts_go_together_and_do_not_make_the_next_lone_caller_wait() -> None:
+    """A question's texts are one caller: on the lanes side by side, and no straggler wait for the next question."""
+    encode = Recorder()
+    batcher = QueryBatcher(encode, lanes=2, run_size=2, max_wait=1.0)
+    texts = ["a" * 9, "a", "a" * 5]
+    futures = batcher.submit_many(texts)
+    assert [f.result(timeout=5).tolist() for f in futures] == [[9, 97], [1, 97], [5, 97]]
+    assert batcher.batches == 1 and encode.peak == 2, "the question's texts were not embedded as one burst on both lanes"
+    started = time.perf_counter()
+    batcher.submit("lone").result(timeout=5)
+    assert time.perf_counter() - started < 0.5, "a lone question waited for stragglers after a one-caller burst"
+    assert encode.calls[-1] == ["lone"] and batcher.batches == 2
+
+
+def test_several_callers_make_a_burst_that_waits_for_stragglers() -> None:
+    encode = Recorder()
+    batcher = QueryBatcher(encode, lanes=1, max_wait=0.3)
+    futures = _burst(batcher, ["b", "c"], encode)  # two callers queued behind the first
+    for future in futures:
+        future.result(timeout=5)
+    straggler = threading.Timer(0.1, lambda: futures.append(batcher.submit("late")))
+    follow = batcher.submit("next")
+    straggler.start()
+    follow.result(timeout=5)
+    straggler.join()
+    futures[-1].result(timeout=5)
+    assert encode.calls[-1] == ["next", "late"], "the burst did not wait for a straggler"
