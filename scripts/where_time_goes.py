@@ -35,9 +35,10 @@ def in_process(questions: list[str]) -> None:
     submit = Embedder.submit_queries
 
     def timed(self: Embedder, texts: list[str]) -> list[Future[Any]]:
+        submitted = time.perf_counter()
         futures = submit(self, texts)
         for future in futures:
-            event: list[Any] = [time.perf_counter(), None]
+            event: list[Any] = [submitted, None]
             events.append(event)
             future.add_done_callback(lambda _, event=event: event.__setitem__(1, time.perf_counter()))
         return futures

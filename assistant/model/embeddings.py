@@ -133,9 +133,10 @@ class QueryBatcher:
     together) and wait on the returned futures; residents' requests run in FastAPI's threadpool,
     so a burst arrives as many threads at once. The batcher thread takes the first waiting
     caller's texts and every text already queued. While a burst is on (the previous one carried
-    more than one caller's texts) it also waits up to ``max_wait`` seconds for stragglers, never
-    past ``max_batch`` texts; a lone resident never waits, however many texts their question
-    embeds. Identical texts in one burst are embedded once.
+    more than one caller's texts) it also waits up to ``max_wait`` seconds for stragglers; a lone
+    resident never waits, however many texts their question embeds. A burst stops before the
+    caller whose texts would take it past ``max_batch`` (that caller opens the next burst); one
+    caller's texts are never split. Identical texts in one burst are embedded once.
 
     With one ``lane`` a burst is one model call. With more, the burst is sorted by length and cut
     into runs of at most ``run_size`` texts of similar length, shortest first, which ``lanes``
@@ -174,6 +175,8 @@ class QueryBatcher:
         self._queue: queue.SimpleQueue[list[tuple[str, Future[Vectors]]]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._next: list[tuple[str, Future[Vectors]]] | None = None
+        """A caller's texts that did not fit in the last burst: they open the next one (batcher thread only)."""
 
     def submit(self, text: str) -> Future[Vectors]:
         """Queue ``text``; the future resolves to its vector (or the model's exception)."""
@@ -210,6 +213,9 @@ class QueryBatcher:
                     group = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
+            if len(batch) + len(group) > self.max_batch:
+                self._next = group
+                break
             batch += group
             callers += 1
         return batch, callers
@@ -217,7 +223,8 @@ class QueryBatcher:
     def _run(self) -> None:
         burst = False
         while True:
-            batch, callers = self._gather(self._queue.get(), burst)
+            first, self._next = self._next or self._queue.get(), None
+            batch, callers = self._gather(first, burst)
             burst = callers > 1
             waiting: dict[str, list[Future[Vectors]]] = {}
             for text, future in batch:

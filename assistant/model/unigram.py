@@ -1,9 +1,9 @@
 """A Unigram tokenizer that keeps its 250k-piece vocabulary in a dict instead of a trie of hash maps.
 
 ``tokenizers``' own Unigram model builds a byte trie whose every node is a hash map: for
-multilingual-e5-small's 250,002 pieces that is about 290 MB resident in each worker, more than the
-ONNX session and the rest of the server together (`scripts/measure_rss.py`). This module keeps the
-library for everything around the model and replaces only the search:
+multilingual-e5-small's 250,002 pieces that is about 280 MB resident in each worker, more than
+the ONNX session, against 40 MB for this class (``scripts/memory_parts.py``). This module keeps
+the library for everything around the model and replaces only the search:
 
 - ``tokenizers`` still normalizes (the model's precompiled character map and its ``Replace``) and
   pre-tokenizes (``Metaspace``), from the same ``tokenizer.json``, through the library's own
@@ -12,8 +12,9 @@ library for everything around the model and replaces only the search:
   first, leftmost and longest, as the library does for tokens that are not normalized;
 - each pre-token is segmented by the same Viterbi search as ``tokenizers``' ``Unigram::encode``
   (sentencepiece's ``EncodeOptimized``): candidates by increasing length from each start, a
-  candidate replaces the best path only when strictly better, a character no piece starts with
-  costs the lowest score minus 10, and runs of unknown characters fuse into one ``<unk>``;
+  candidate replaces the best path only when strictly better, a character that is not itself a
+  piece may also be read as unknown at the lowest score minus 10, and runs of unknown characters
+  fuse into one ``<unk>``;
 - the template adds ``<s>`` and ``</s>``, after truncating to the model's length.
 
 :func:`load_tokenizer` uses it only for a ``tokenizer.json`` of exactly that shape and returns
@@ -30,9 +31,12 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 from array import array
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
+
+from assistant.errors import ModelError
 
 UNK_PENALTY = 10.0
 """What an unknown character costs below the lowest piece score (``kUnkPenalty`` in sentencepiece)."""
@@ -72,42 +76,54 @@ class _Parts(NamedTuple):
 
 
 def _parts(text: str) -> _Parts | None:
-    """The parts of a ``tokenizer.json`` of the shape :class:`CompactUnigram` reproduces exactly, else None."""
+    """The parts of a ``tokenizer.json`` of the shape :class:`CompactUnigram` reproduces exactly, else None.
+
+    Raises:
+        ValueError: the file is not JSON.
+    """
     config = json.loads(text)
-    if not _supported(config):
-        return None
-    vocab: list[list[Any]] = config["model"]["vocab"]
-    if any("\0" in piece for piece, _ in vocab):
-        return None
-    post = config["post_processor"]
-    shell = dict(config, model={"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]], "byte_fallback": False})
-    shell.update(added_tokens=[], post_processor=None)
-    return _Parts(
-        pieces="\0".join(piece for piece, _ in vocab),
-        scores=array("d", (float(score) for _, score in vocab)),
-        unk_id=config["model"]["unk_id"],
-        added=sorted(((token["content"], token["id"]) for token in config["added_tokens"]), key=lambda t: -len(t[0])),
-        bos=post["special_tokens"]["<s>"]["ids"][0],
-        eos=post["special_tokens"]["</s>"]["ids"][0],
-        shell=json.dumps(shell),
-    )
+    try:
+        if not _supported(config):
+            return None
+        vocab: list[list[Any]] = config["model"]["vocab"]
+        pieces = [piece for piece, _ in vocab]
+        if any("\0" in piece for piece in pieces) or len(set(pieces)) != len(pieces):
+            return None  # the library keeps the last of a repeated piece; not worth reproducing
+        special = config["post_processor"]["special_tokens"]
+        shell = dict(config, model={"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]], "byte_fallback": False})
+        shell.update(added_tokens=[], post_processor=None)
+        return _Parts(
+            pieces="\0".join(pieces),
+            scores=array("d", (float(score) for _, score in vocab)),
+            unk_id=config["model"]["unk_id"],
+            added=[(token["content"], token["id"]) for token in config["added_tokens"]],
+            bos=special["<s>"]["ids"][0],
+            eos=special["</s>"]["ids"][0],
+            shell=json.dumps(shell),
+        )
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return None  # a shape not foreseen here: the library reads it
 
 
 def _supported(config: dict[str, Any]) -> bool:
+    """A Unigram model, Metaspace prepending to every segment, added tokens matched as written, ``<s> $A </s>``."""
     model = config.get("model") or {}
     added = config.get("added_tokens") or []
+    pre = config.get("pre_tokenizer") or {}
     post = config.get("post_processor") or {}
-    single = [next(iter(part)) for part in post.get("single", [])]
+    single = [(kind, part["id"]) for step in post.get("single", []) for kind, part in step.items()]
+    special = post.get("special_tokens", {})
     return (
         model.get("type") == "Unigram"
         and not model.get("byte_fallback")
         and isinstance(model.get("unk_id"), int)
-        and (config.get("pre_tokenizer") or {}).get("type") == "Metaspace"
+        and pre.get("type") == "Metaspace"
+        and pre.get("prepend_scheme") == "always"  # "first": only the text's first segment would get ▁
         and config.get("normalizer") is not None
         and not any(token[flag] for token in added for flag in ("lstrip", "rstrip", "single_word", "normalized"))
         and post.get("type") == "TemplateProcessing"
-        and single == ["SpecialToken", "Sequence", "SpecialToken"]
-        and {"<s>", "</s>"} <= set(post.get("special_tokens", {}))
+        and single == [("SpecialToken", "<s>"), ("Sequence", "A"), ("SpecialToken", "</s>")]
+        and all(len(special.get(name, {}).get("ids", [])) == 1 for name in ("<s>", "</s>"))
         and config.get("truncation") is None
         and config.get("padding") is None
     )
@@ -118,23 +134,31 @@ class CompactUnigram:
 
     Built by :func:`load_tokenizer` from the parts of the file it needs. The pieces are split out
     of one joined string after the parsed file is gone, so they do not sit between the parser's
-    freed objects: 38 MB instead of 72 MB kept (``RssAnon``, after ``malloc_trim``).
+    freed objects, which would keep those pages resident.
+
+    It runs in Python and holds the GIL: about 0.1 ms per held-out question at p50, against
+    0.04 ms for the library (``scripts/memory_parts.py``), next to about 11 ms for the model.
     """
 
     def __init__(self, parts: _Parts, max_length: int) -> None:
         from tokenizers import Tokenizer
 
-        self._ids: dict[str, int] = {}
-        for index, piece in enumerate(parts.pieces.split("\0")):
-            self._ids.setdefault(piece, index)  # the library keeps the first id of a repeated piece too
+        self._ids: dict[str, int] = {piece: index for index, piece in enumerate(parts.pieces.split("\0"))}
         self._scores = parts.scores
-        self._longest = max(map(len, self._ids))
+        # The longest piece that starts with each character: most are one to three characters long, so
+        # the search tries far fewer substrings than the longest piece overall (16) would ask.
+        self._longest: dict[str, int] = {}
+        for piece in self._ids:
+            if piece and len(piece) > self._longest.get(piece[0], 0):
+                self._longest[piece[0]] = len(piece)
         self._unk_id = parts.unk_id
         self._unk_score = min(self._scores) - UNK_PENALTY
-        self._added = parts.added
-        self._added_starts = frozenset(content[:1] for content, _ in self._added)
+        self._added = dict(parts.added)
+        # Leftmost, then longest at one place (the alternatives longest first), as the library matches them.
+        contents = sorted(self._added, key=len, reverse=True)
+        self._added_pattern = re.compile("|".join(map(re.escape, contents))) if contents else None
         self._bos, self._eos = parts.bos, parts.eos
-        self._max_tokens = max_length - 2
+        self._max_tokens = max(max_length - 2, 0)
         library = Tokenizer.from_str(parts.shell)
         self._normalize = library.normalizer.normalize_str
         self._pre_tokenize = library.pre_tokenizer.pre_tokenize_str
@@ -160,18 +184,15 @@ class CompactUnigram:
 
     def _split_added(self, text: str) -> list[tuple[str, int | None]]:
         """The text cut at each added token, leftmost first and longest at one place."""
+        if self._added_pattern is None:
+            return [(text, None)]
         parts: list[tuple[str, int | None]] = []
-        start = position = 0
-        while position < len(text):
-            if text[position] in self._added_starts:
-                match = next(((c, i) for c, i in self._added if text.startswith(c, position)), None)
-                if match is not None:
-                    if position > start:
-                        parts.append((text[start:position], None))
-                    parts.append((match[0], match[1]))
-                    position = start = position + len(match[0])
-                    continue
-            position += 1
+        start = 0
+        for match in self._added_pattern.finditer(text):
+            if match.start() > start:
+                parts.append((text[start : match.start()], None))
+            parts.append((match.group(), self._added[match.group()]))
+            start = match.end()
         if start < len(text):
             parts.append((text[start:], None))
         return parts
@@ -179,14 +200,14 @@ class CompactUnigram:
     def _viterbi(self, word: str) -> list[int]:
         """``Unigram::encode`` (sentencepiece's ``EncodeOptimized``), over characters instead of bytes."""
         size = len(word)
-        ids, scores, longest = self._ids, self._scores, self._longest
+        ids, scores, longest = self._ids, self._scores, self._longest.get
         best = [0.0] * (size + 1)
         start_of: list[int] = [-1] * (size + 1)
         piece_of = [0] * (size + 1)
         for start in range(size):
             till_here = best[start]
             single = False
-            for end in range(start + 1, min(size, start + longest) + 1):
+            for end in range(start + 1, min(size, start + longest(word[start], 0)) + 1):
                 piece = ids.get(word[start:end])
                 if piece is None:
                     continue
@@ -221,8 +242,15 @@ class CompactUnigram:
 
 
 def load_tokenizer(file: Path, max_length: int) -> TokenIds:
-    """The tokenizer of an export: :class:`CompactUnigram` when it reproduces the file exactly, else the library's."""
-    parts = _parts(file.read_text(encoding="utf-8"))
+    """The tokenizer of an export: :class:`CompactUnigram` when it reproduces the file exactly, else the library's.
+
+    Raises:
+        ModelError: the file cannot be read or is not JSON.
+    """
+    try:
+        parts = _parts(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the tokenizer {file}: {exc}; run `assistant model install --force`") from exc
     if parts is None:
         return LibraryTokenizer(file, max_length)
     return CompactUnigram(parts, max_length)

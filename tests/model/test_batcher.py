@@ -112,7 +112,7 @@ def test_one_caller_s_texts_go_together_and_do_not_make_the_next_lone_caller_wai
     texts = ["a" * 9, "a", "a" * 5]
     futures = batcher.submit_many(texts)
     assert [f.result(timeout=5).tolist() for f in futures] == [[9, 97], [1, 97], [5, 97]]
-    assert batcher.batches == 1 and encode.peak == 2, "the question's texts were not embedded as one burst on both lanes"
+    assert batcher.batches == 1 and encode.peak == 2, "the texts were not embedded as one burst on both lanes"
     started = time.perf_counter()
     batcher.submit("lone").result(timeout=5)
     assert time.perf_counter() - started < 0.5, "a lone question waited for stragglers after a one-caller burst"
@@ -132,3 +132,16 @@ def test_several_callers_make_a_burst_that_waits_for_stragglers() -> None:
     straggler.join()
     futures[-1].result(timeout=5)
     assert encode.calls[-1] == ["next", "late"], "the burst did not wait for a straggler"
+
+
+def test_a_burst_stops_before_the_caller_that_would_take_it_past_max_batch() -> None:
+    encode = Recorder()
+    batcher = QueryBatcher(encode, lanes=1, max_batch=4, max_wait=0)
+    first = batcher.submit("x")
+    time.sleep(0.01)  # the batcher is inside the first call; three callers queue up behind it
+    groups = [batcher.submit_many(texts) for texts in (["a", "bb"], ["ccc", "dddd", "eeeee"], ["f"])]
+    first.result(timeout=5)
+    for texts, futures in zip((["a", "bb"], ["ccc", "dddd", "eeeee"], ["f"]), groups, strict=True):
+        assert [f.result(timeout=5)[0] for f in futures] == [len(t) for t in texts]
+    assert encode.calls[1:] == [["a", "bb"], ["ccc", "dddd", "eeeee", "f"]]
+    assert all(len(call) <= 4 for call in encode.calls)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.config import ROOT
+from assistant.errors import ModelError
 from assistant.model.onnx_backend import export_dir_for
 from assistant.model.unigram import CompactUnigram, LibraryTokenizer, load_tokenizer
 from tests.conftest import CORPUS
@@ -99,21 +100,37 @@ def test_a_tokenizer_of_another_shape_is_the_library_s(minilm_dir: Path) -> None
     assert tokenizer.encode_ids([text]) == [library.encode(text).ids]
 
 
-def test_ties_and_unknown_runs_are_settled_as_the_library_settles_them(tmp_path: Path) -> None:
-    """Scores chosen so two segmentations tie (▁ab = ▁a + b) and unknown characters sit side by side."""
+def _crafted(
+    folder: Path,
+    vocab: list[tuple[str, float]],
+    *,
+    prepend: str = "always",
+    single: str = "<s> $A </s>",
+) -> Path:
+    """A small XLM-R-shaped tokenizer.json written by the library itself."""
     from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
 
-    vocab = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -3.0)]
-    vocab += [("▁ab", -2.0), ("▁a", -1.0), ("b", -1.0), ("c", -1.5), ("bc", -2.5), ("▁x", -0.5), ("x", -4.0)]
     library = Tokenizer(models.Unigram(vocab, unk_id=3, byte_fallback=False))
     library.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
-    library.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    library.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=prepend, split=True)
     library.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+        single=single, pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
     )
     library.add_special_tokens([AddedToken(token, normalized=False) for token in ("<s>", "<pad>", "</s>", "<unk>")])
-    file = tmp_path / "tokenizer.json"
+    file = folder / "tokenizer.json"
     library.save(str(file))
+    return file
+
+
+SPECIALS = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -3.0)]
+
+
+def test_ties_and_unknown_runs_are_settled_as_the_library_settles_them(tmp_path: Path) -> None:
+    """Scores chosen so two segmentations tie (▁ab = ▁a + b) and unknown characters sit side by side."""
+    from tokenizers import Tokenizer
+
+    vocab = SPECIALS + [("▁ab", -2.0), ("▁a", -1.0), ("b", -1.0), ("c", -1.5), ("bc", -2.5), ("▁x", -0.5), ("x", -4.0)]
+    file = _crafted(tmp_path, vocab)
     ours = load_tokenizer(file, 16)
     assert isinstance(ours, CompactUnigram)
     library = Tokenizer.from_file(str(file))
@@ -121,3 +138,31 @@ def test_ties_and_unknown_runs_are_settled_as_the_library_settles_them(tmp_path:
     texts = ["ab", "abc", "a b", "abx", "xyzzy", "a€€b", "ab yy c", "x<s>ab", "ab   ab", "ａｂ", "abcabcabcabcabcabc"]
     assert [library.encode(text).ids for text in texts] == ours.encode_ids(texts)
     assert ours.encode_ids(["ab"]) == [[0, 5, 2]], "the tie keeps the longer piece found first"
+
+
+@pytest.mark.parametrize(
+    ("vocab", "options"),
+    [
+        (SPECIALS + [("▁a", -1.0), ("b", -1.0)], {"prepend": "first"}),  # ▁ only before the text's first segment
+        (SPECIALS + [("▁a", -1.0), ("b", -1.0)], {"single": "</s> $A <s>"}),  # another template
+        (SPECIALS + [("▁a", -1.0), ("b", -1.0), ("▁a", -0.5)], {}),  # a repeated piece: the library keeps the last
+    ],
+)
+def test_shapes_the_compact_tokenizer_does_not_reproduce_go_to_the_library(
+    tmp_path: Path, vocab: list[tuple[str, float]], options: dict[str, str]
+) -> None:
+    from tokenizers import Tokenizer
+
+    file = _crafted(tmp_path, vocab, **options)
+    tokenizer = load_tokenizer(file, 16)
+    assert isinstance(tokenizer, LibraryTokenizer)
+    library = Tokenizer.from_file(str(file))
+    for text in ("ab", "<s>ab", "ab</s>ab"):
+        assert tokenizer.encode_ids([text]) == [library.encode(text).ids]
+
+
+def test_a_damaged_tokenizer_file_is_a_model_error(tmp_path: Path) -> None:
+    file = tmp_path / "tokenizer.json"
+    file.write_text('{"model": ', encoding="utf-8")
+    with pytest.raises(ModelError, match="cannot read the tokenizer"):
+        load_tokenizer(file, 16)
