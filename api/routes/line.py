@@ -8,7 +8,7 @@ database, so a redelivery reaching another worker or replica is not answered twi
 The conversation is keyed by a hash of the LINE user id; the raw id is neither stored nor logged.
 
 line-bot-sdk is imported when LINE is configured (:func:`load_sdk`, at start), not by a server
-without a channel: its generated API models are about 38 MB of every worker's memory.
+without a channel: importing it adds about 32 MB to a worker (`scripts/memory_parts.py`).
 """
 
 from __future__ import annotations

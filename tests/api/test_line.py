@@ -312,7 +312,7 @@ def test_the_route_is_documented(line: Line) -> None:
 
 
 def test_line_bot_sdk_is_loaded_at_start_only_when_line_is_configured(tmp_path: Path) -> None:
-    """A web-only server does not hold the SDK's models (about 38 MB); a LINE server loads them before any event."""
+    """A web-only server does not hold the SDK's models (about 32 MB); a LINE server loads them before any event."""
     import subprocess
     import sys
 
