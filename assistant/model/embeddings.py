@@ -225,7 +225,7 @@ class QueryBatcher:
         while True:
             first, self._next = self._next or self._queue.get(), None
             batch, callers = self._gather(first, burst)
-            burst = callers > 1
+            burst = callers > 1 or self._next is not None  # a caller left for the next burst is a burst too
             waiting: dict[str, list[Future[Vectors]]] = {}
             for text, future in batch:
                 waiting.setdefault(text, []).append(future)

@@ -166,3 +166,23 @@ def test_a_damaged_tokenizer_file_is_a_model_error(tmp_path: Path) -> None:
     file.write_text('{"model": ', encoding="utf-8")
     with pytest.raises(ModelError, match="cannot read the tokenizer"):
         load_tokenizer(file, 16)
+
+
+def test_added_tokens_the_library_would_read_otherwise_go_to_the_library(tmp_path: Path, model_dir: Path) -> None:
+    """An added token whose id is not its vocabulary id, an empty one, or an unknown id out of range."""
+    config = json.loads((export_dir_for(model_dir) / "tokenizer.json").read_text(encoding="utf-8"))
+    changes = [
+        lambda c: c["added_tokens"][-1].update(id=7),
+        lambda c: c["added_tokens"].append({**c["added_tokens"][0], "content": "", "id": 250002}),
+        lambda c: c["model"].update(unk_id=len(c["model"]["vocab"])),
+    ]
+    for number, change in enumerate(changes):
+        changed = json.loads(json.dumps(config))
+        change(changed)
+        file = tmp_path / f"tokenizer-{number}.json"
+        file.write_text(json.dumps(changed), encoding="utf-8")
+        try:
+            tokenizer = load_tokenizer(file, MAX_LENGTH)
+        except ModelError:
+            continue  # the library refuses it too (an unknown id out of range): a clear error, not wrong ids
+        assert isinstance(tokenizer, LibraryTokenizer), number
