@@ -2,8 +2,8 @@
 
 Loading leaves freed memory in glibc's heap, which glibc keeps for later: the parsed
 ``tokenizer.json`` and ONNX Runtime's copy of the graph file. ``malloc_trim`` returns it:
-``scripts/memory_parts.py`` measures an assistant at ready before and after (549 → 483 MB on
-2026-11-30).
+``scripts/memory_parts.py`` measures an assistant at ready before and after (497–549 → 483–484 MB
+over seven runs on 2026-11-30).
 
 Tried and not kept: ONNX Runtime without its memory arena, and a fixed ``mmap`` threshold
 (``mallopt``). With a temporary patch, one ``assistant bench --no-naive`` run each showed no

@@ -89,13 +89,11 @@ def _parts(text: str) -> _Parts | None:
         pieces = [piece for piece, _ in vocab]
         if any("\0" in piece for piece in pieces) or len(set(pieces)) != len(pieces):
             return None  # the library keeps the last of a repeated piece; not worth reproducing
-        index = {piece: i for i, piece in enumerate(pieces)}
         added = [(token["content"], token["id"]) for token in config["added_tokens"]]
         if not 0 <= config["model"]["unk_id"] < len(pieces) or any(
-            not content or index.get(content) != token_id for content, token_id in added
+            not content or not 0 <= token_id < len(pieces) or pieces[token_id] != content for content, token_id in added
         ):
             return None  # an added token outside the vocabulary, or an unknown id out of range: the library's rules
-        del index
         special = config["post_processor"]["special_tokens"]
         shell = dict(config, model={"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]], "byte_fallback": False})
         shell.update(added_tokens=[], post_processor=None)
