@@ -223,6 +223,10 @@ class OutOfScopeTopic(_Strict):
     small_talk: bool = False
     """Greetings, thanks and goodbyes: a turn closest to these closes a conversation, it never asks
     about the conversation's project."""
+    language_request: bool = False
+    """Asking for the answer in another language (「日本語でお願いします」, "en español, por favor"):
+    a sentence closest to these asks for the answer in the language the message is written in; it
+    is not a need of its own."""
 
     @field_validator("id")
     @classmethod

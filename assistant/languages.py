@@ -134,6 +134,9 @@ class LanguagePack(_Text):
     code: str
     name: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
+    called: list[str] = Field(min_length=1)
+    """What residents call the language, in it and in others (日本語, English, tiếng Việt …): how a
+    request for the answer in it (「英語で」, "in English please") names it."""
     authoritative: str
     """The last line of every answer in a foreign language: the Japanese text is authoritative."""
     phrases: Phrases

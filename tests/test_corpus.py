@@ -299,6 +299,7 @@ def test_an_incomplete_language_fails_validation(corpus_copy: Path, run_cli: Cli
     _edit_language(corpus_copy, "vi", lambda d: d["projects"].pop("shared-taxi"))
     _edit_language(corpus_copy, "th", lambda d: d["phrases"]["not_in_source"].pop("cost"))
     _edit_language(corpus_copy, "ko", lambda d: d["phrases"].update(covers_no="{town}은 포함되지 않습니다."))
+    _edit_language(corpus_copy, "es", lambda d: d.update(called=[]))
     (corpus_copy / "languages" / "ne.yaml").unlink()
     result = run_cli("corpus", "validate", "--path", str(corpus_copy))
     assert result.returncode == 2
@@ -307,4 +308,17 @@ def test_an_incomplete_language_fails_validation(corpus_copy: Path, run_cli: Cli
     assert "corpus/languages/th.yaml: field 'phrases.not_in_source.cost': missing" in err
     assert "corpus/languages/ko.yaml: field 'phrases.covers_no': placeholders must be exactly {covered, town}" in err
     assert "corpus/languages/ne.yaml: missing" in err
+    assert "corpus/languages/es.yaml: field 'called'" in err
     assert "Traceback" not in err
+
+
+def test_a_bad_language_request_flag_is_named(corpus_copy: Path, run_cli: CliRunner) -> None:
+    path = corpus_copy / "out_of_scope.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    n = next(i for i, t in enumerate(data["topics"]) if t.get("language_request"))
+    data["topics"][n]["language_request"] = "sometimes"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    result = run_cli("corpus", "validate", "--path", str(corpus_copy))
+    assert result.returncode == 2
+    assert f"out_of_scope.yaml: field 'topics.{n}.language_request'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -90,6 +90,9 @@ SEGMENTED_FROM_CHARS = 30
 LONG_MESSAGE_CHARS = 60
 """A message this long is also read sentence by sentence, for a need buried in its middle."""
 MAX_SEGMENTS = 8
+_REQUEST_BOUNDARY = re.compile(r"(?<=[。！？!?])\s*|\s*:\s+|：|\s+[-–—]\s+")
+MAX_REQUEST_CHARS = 40
+"""A sentence asking for another language is short (「すみません、英語で。」, "Perdón, en español:")."""
 ANSWER_CACHE_SIZE = 4096
 """Answers kept for questions asked again with no conversation behind them (a burst of the same question)."""
 
@@ -117,6 +120,20 @@ def segments(text: str) -> list[str]:
     return parts[:MAX_SEGMENTS] if len(parts) >= 2 else []
 
 
+def request_ends(text: str) -> list[tuple[str, str]]:
+    """The first and the last sentence of a message of several, each with the rest of the message.
+
+    Where a resident puts a request about the answer's language (「すみません、英語で。それは…」,
+    "…, can all four towns use it? In English please"). Only ends short enough to be such a request.
+    """
+    bounds = [m.span() for m in _REQUEST_BOUNDARY.finditer(text) if 0 < m.start() and m.end() < len(text)]
+    if not bounds:
+        return []
+    (lead_end, rest_start), (rest_end, tail_start) = bounds[0], bounds[-1]
+    ends = [(text[:lead_end].strip(), text[rest_start:].strip()), (text[tail_start:].strip(), text[:rest_end].strip())]
+    return [(end, rest) for end, rest in dict.fromkeys(ends) if end and rest and len(end) <= MAX_REQUEST_CHARS]
+
+
 @dataclass
 class Evidence:
     """One question's retrievals: the whole message, each of its sentences, and the most confident.
@@ -131,6 +148,8 @@ class Evidence:
     clauses: list[tuple[Retrieval, float]] = field(default_factory=list)
     """Each sentence and clause: where a second need is found."""
     context: tuple[Retrieval, float] | None = None
+    ends: dict[str, tuple[Retrieval, float]] = field(default_factory=dict)
+    """The message's first and last sentences, when they may ask for another language."""
 
     def main(self, threshold: float) -> tuple[Retrieval, float]:
         """The retrieval the answer rests on: the whole message when it is confident on its own,
@@ -186,6 +205,10 @@ class Assistant:
         self._projects: list[Project] = [corpus.projects[pid] for pid in index.project_ids]
         self._position = {pid: i for i, pid in enumerate(index.project_ids)}
         self._small_talk = {topic.id for topic in corpus.out_of_scope if topic.small_talk}
+        self._language_requests = {topic.id for topic in corpus.out_of_scope if topic.language_request}
+        self._language_names = [
+            (_term_pattern(word), code) for code, pack in corpus.languages.items() for word in pack.called
+        ]
         self._categories = self._category_terms()
         self.towns = TownFinder(corpus.zone, self.analyzer)
         self.list_cues = ListCues(corpus.languages.values())
@@ -293,15 +316,39 @@ class Assistant:
         asked = self.turn_cues.aspect(text) or self.turn_cues.aspect(query)
         previous = self._position.get(conversation.projects[0]) if conversation.projects else None
         earlier = [self._position[p] for p in conversation.projects[1:] if p in self._position]
-        context = f"{self._projects[previous].name} {query}" if previous is not None else None
+        subject = self._projects[previous].name if previous is not None else None
+        context = f"{subject} {query}" if subject else None
         japanese = language.answer in ("ja", "ja-easy")
-        evidence = self.evidence(query, japanese=japanese, context=context)
-        decision = self._decide(text, query, evidence, previous, asked, stated, resident, japanese)
-        if not decision.list_answer:
-            mentioned = ([previous] if previous is not None else []) + earlier
-            decision = self._returning(text, query, evidence, mentioned) or decision
+        # In a conversation, a sentence may ask for the answer in another language (「すみません、英語で。」,
+        # "Perdón, en español:"): the answer comes in the language it names, and the rest of the
+        # message, if any, is the question; a message that only asks that gets the last answer again.
+        ends = request_ends(query) if previous is not None and query == text else []
+        evidence = self.evidence(query, japanese=japanese, context=context, ends=[end for end, _ in ends])
+        requested: str | None = None  # the answer language a sentence asks for (「英語で」)
+        only_language = False  # the whole message asks for it, and nothing else
+        if previous is not None and (asked_for := self.asks_for_language(text, evidence.whole)):
+            requested, only_language = asked_for, True
+        for end, rest in ends if previous is not None and not only_language else []:
+            if asked_for := self.asks_for_language(end, evidence.ends[end][0]):
+                requested, text, query = asked_for, rest, rest
+                language = detect(rest, parser=self.analyzer.parse)
+                japanese = language.answer in ("ja", "ja-easy")
+                asked = self.turn_cues.aspect(rest)
+                context = f"{subject} {rest}"
+                evidence = self.evidence(rest, japanese=japanese, context=context)
+                break
+        if requested == "ja" and language.answer == "ja-easy":
+            requested = "ja-easy"  # 「にほんごで ききます」, written in easy Japanese: answered in it
+        if previous is not None and only_language:
+            # The same answer, in the language asked for.
+            decision = _Decision([previous], abstained=False, follow_up=True)
+        else:
+            decision = self._decide(text, query, evidence, previous, asked, stated, resident, japanese)
+            if not decision.list_answer:
+                mentioned = ([previous] if previous is not None else []) + earlier
+                decision = self._returning(text, query, evidence, mentioned) or decision
 
-        lang = self._answer_language(text, language, conversation, decision.follow_up)
+        lang = requested or self._answer_language(text, language, conversation, decision.follow_up)
         retrieval, confidence = evidence.main(self.params.threshold)
         chosen = [self._projects[i] for i in decision.projects]
         if decision.abstained:
@@ -361,8 +408,11 @@ class Assistant:
         with self._answers_lock:
             self._answers.clear()
 
-    def evidence(self, query: str, *, japanese: bool, context: str | None = None) -> Evidence:
-        """Retrieve for the whole question, its sentences and clauses, and in the conversation's context.
+    def evidence(
+        self, query: str, *, japanese: bool, context: str | None = None, ends: list[str] | None = None
+    ) -> Evidence:
+        """Retrieve for the whole question, its sentences and clauses, and in the conversation's context
+        (and for ``ends``, the sentences that may ask for another language).
 
         All the texts go to the model together (one burst: see ``QueryBatcher``).
         """
@@ -377,7 +427,8 @@ class Assistant:
         rest = " ".join(t for t in parts if t not in home) if home and len(home) < len(parts) else None
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
-        texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra]))
+        ends = ends or []
+        texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra, *ends]))
         scored = self._scored(texts, japanese)
         whole, confidence = scored[query]
         # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
@@ -401,7 +452,26 @@ class Assistant:
             parts=[scored[t] for t in parts],
             clauses=[scored[t] for t in clauses],
             context=scored[context] if context else None,
+            ends={end: scored[end] for end in ends},
         )
+
+    def asks_for_language(self, text: str, retrieval: Retrieval) -> str | None:
+        """The answer language a sentence asks for (「すみません、英語で」, "Perdón, en español"), or None.
+
+        A request names a language (``called`` in ``corpus/languages/``; the last one named: 「日本語
+        じゃなくて英語で」) and is closer to the requests of a ``language_request`` topic of
+        ``corpus/out_of_scope.yaml`` than to anything else, any resident's question about a project
+        included: "Do I need to speak Japanese?" names a language but asks something else.
+        """
+        if (
+            retrieval.negative_topic not in self._language_requests
+            or retrieval.examples is None
+            or retrieval.negative <= float(retrieval.examples.max())
+        ):
+            return None
+        folded = normalize(text)
+        named = [(m.end(), m.end() - m.start(), code) for p, code in self._language_names for m in p.finditer(folded)]
+        return max(named)[2] if named else None
 
     def _says_only_home(self, scored: dict[str, tuple[Retrieval, float]], bare: str, rest: str | None) -> bool:
         """A sentence naming the resident's home says nothing else when, without its place names, it is

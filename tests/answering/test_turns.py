@@ -83,3 +83,40 @@ def test_thanks_close_the_conversation_instead_of_following_it(assistant) -> Non
     assert not closing.follow_up and closing.citations == []
     _, more = _conversation(assistant, "手話を習いたいんですけど", "ありがとう。それって何曜日にやってるの？")
     assert more.follow_up and more.citations[0].project_id == "sign-language-training"
+
+
+def test_asking_for_another_language_gets_the_same_answer_in_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    """A sentence asking for another language is not a need: the conversation's project is answered
+    in the language named, and the rest of the message, if any, is the question."""
+    first, english, japanese, thanks = _conversation(
+        assistant,
+        "病児保育について教えて",
+        "Sorry, in English please",
+        "すみません、日本語で。場所はどこですか？",
+        "ok thank you, that's all for now",  # names no language: not a request
+    )
+    assert first.citations[0].project_id == "sick-child-care" and first.answer_lang == "ja"
+    assert english.follow_up and english.answer_lang == "en"
+    assert [c.project_id for c in english.citations] == ["sick-child-care"]
+    assert japanese.follow_up and japanese.answer_lang == "ja" and japanese.aspect == "where"
+    assert japanese.citations[0].project_id == "sick-child-care"
+    assert thanks.abstained and not thanks.follow_up
+    # Named in another language than the message's: the one named wins.
+    _, vietnamese = _conversation(
+        assistant, "ファミリーサポートセンターって何？", "In Vietnamese please: how do I register?"
+    )
+    assert vietnamese.answer_lang == "vi" and vietnamese.citations[0].project_id == "family-support-center"
+    # With no conversation there is nothing to repeat: it is not a question about a project.
+    alone = assistant.ask("英語でお願いします")
+    assert alone.abstained and not alone.follow_up
+
+
+def test_a_request_names_a_language_and_stands_at_an_end_of_the_message() -> None:
+    from assistant.answering.service import request_ends
+
+    assert request_ends("Sorry, in English please - can people in all four towns use it?") == [
+        ("Sorry, in English please", "can people in all four towns use it?"),
+        ("can people in all four towns use it?", "Sorry, in English please"),
+    ]
+    assert request_ends("予約は10:30からですか？") == []  # a time is not a boundary
+    assert request_ends("病児保育はどこ？") == []
