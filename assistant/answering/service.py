@@ -552,7 +552,12 @@ class Assistant:
             return _Decision([previous], abstained=False, follow_up=True)
         if previous is not None and not listing and self._follows(text, query, evidence, previous, asked):
             return _Decision([previous], abstained=False, follow_up=True)
-        if listing and (confident or named):
+        # A named category makes a list even when the search is unsure (「子育ての事業を全部教えて」 is
+        # close to no one project) only when the question asks for several projects or services.
+        # Naming a category and a kind of service (「制服のおさがりを譲ってもらえる学校の制度ってある？」)
+        # asks whether one exists; a category and a word for several (「障害者控除には何が必要？」,
+        # 「返礼品の一覧はどこ？」) may ask something else.
+        if listing and (confident or named and self._asks_for_projects(text, query)):
             return _Decision(self._list_projects(named, retrieval), abstained=False, list_answer=True)
         if not confident:
             return _Decision([], abstained=True)
@@ -564,6 +569,12 @@ class Assistant:
         by_name = [i for i in retrieval.order if retrieval.named is not None and retrieval.named[i] and i != top]
         chosen = list(dict.fromkeys([top, *by_name, *others, *related]))[:3]
         return _Decision(chosen, abstained=False)
+
+    def _asks_for_projects(self, text: str, query: str) -> bool:
+        """The question asks for several projects or services: 「まとめて教えて」, or a word for several
+        beside a word for projects or services (「事業を全部」, "which joint projects")."""
+        hits = [self.list_cues.read(form) for form in dict.fromkeys([text, query])]
+        return any(h.japanese_list or h.several and h.services for h in hits)
 
     def _asks_what_town_can_use(
         self, text: str, query: str, confident: bool, japanese: bool, in_conversation: bool
