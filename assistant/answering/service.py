@@ -160,6 +160,26 @@ class Evidence:
 
 
 @dataclass
+class Turn:
+    """A question as read (:meth:`Assistant.read_turn`): its retrievals, and the answer language it asks for."""
+
+    text: str
+    """The question: the message, or its rest after a sentence asking for another language."""
+    query: str
+    language: Language
+    evidence: Evidence
+    requested: str | None = None
+    """The answer language a sentence of the message asks for (「英語で」 → ``en``), if any."""
+    only_language: bool = False
+    """The whole message asks for another language, and nothing else."""
+
+
+def _in_form(requested: str, written: Language) -> str:
+    """「にほんごで ききます」 asks for Japanese in easy Japanese: answered in easy Japanese."""
+    return "ja-easy" if requested == "ja" and written.answer == "ja-easy" else requested
+
+
+@dataclass
 class _Decision:
     projects: list[int]
     abstained: bool
@@ -316,31 +336,12 @@ class Assistant:
         asked = self.turn_cues.aspect(text) or self.turn_cues.aspect(query)
         previous = self._position.get(conversation.projects[0]) if conversation.projects else None
         earlier = [self._position[p] for p in conversation.projects[1:] if p in self._position]
-        subject = self._projects[previous].name if previous is not None else None
-        context = f"{subject} {query}" if subject else None
-        japanese = language.answer in ("ja", "ja-easy")
-        # In a conversation, a sentence may ask for the answer in another language (「すみません、英語で。」,
-        # "Perdón, en español:"): the answer comes in the language it names, and the rest of the
-        # message, if any, is the question; a message that only asks that gets the last answer again.
-        ends = request_ends(query) if previous is not None and query == text else []
-        evidence = self.evidence(query, japanese=japanese, context=context, ends=[end for end, _ in ends])
-        requested: str | None = None  # the answer language a sentence asks for (「英語で」)
-        only_language = False  # the whole message asks for it, and nothing else
-        if previous is not None and (asked_for := self.asks_for_language(text, evidence.whole)):
-            requested, only_language = asked_for, True
-        for end, rest in ends if previous is not None and not only_language else []:
-            if asked_for := self.asks_for_language(end, evidence.ends[end][0]):
-                requested, text, query = asked_for, rest, rest
-                language = detect(rest, parser=self.analyzer.parse)
-                japanese = language.answer in ("ja", "ja-easy")
-                asked = self.turn_cues.aspect(rest)
-                context = f"{subject} {rest}"
-                evidence = self.evidence(rest, japanese=japanese, context=context)
-                break
-        if requested == "ja" and language.answer == "ja-easy":
-            requested = "ja-easy"  # 「にほんごで ききます」, written in easy Japanese: answered in it
-        if previous is not None and only_language:
-            # The same answer, in the language asked for.
+        turn = self.read_turn(text, query, language, previous)
+        if turn.text != text:  # the rest of a message that also asked for another language
+            text, query, language, asked = turn.text, turn.query, turn.language, self.turn_cues.aspect(turn.text)
+        evidence, japanese = turn.evidence, turn.language.answer in ("ja", "ja-easy")
+        if previous is not None and turn.only_language:
+            # The message only asks for another language: the same answer, in it.
             decision = _Decision([previous], abstained=False, follow_up=True)
         else:
             decision = self._decide(text, query, evidence, previous, asked, stated, resident, japanese)
@@ -348,7 +349,7 @@ class Assistant:
                 mentioned = ([previous] if previous is not None else []) + earlier
                 decision = self._returning(text, query, evidence, mentioned) or decision
 
-        lang = requested or self._answer_language(text, language, conversation, decision.follow_up)
+        lang = turn.requested or self._answer_language(text, language, conversation, decision.follow_up)
         retrieval, confidence = evidence.main(self.params.threshold)
         chosen = [self._projects[i] for i in decision.projects]
         if decision.abstained:
@@ -407,6 +408,30 @@ class Assistant:
         """Forget the kept answers (the bench and the tests time answers made from scratch)."""
         with self._answers_lock:
             self._answers.clear()
+
+    def read_turn(self, text: str, query: str, language: Language, previous: int | None) -> Turn:
+        """Retrieve for a question; in a conversation, also read it with the conversation's project,
+        and find a sentence that asks for another language (「すみません、英語で。」, "Perdón, en español:").
+
+        Such a sentence is not a need: the answer comes in the language it names, and the rest of
+        the message, if any, is the question. ``assistant tune`` reads its conversation turns here
+        too, so the follow-up model is fitted on what :meth:`ask` sees.
+        """
+        japanese = language.answer in ("ja", "ja-easy")
+        if previous is None:
+            return Turn(text, query, language, self.evidence(query, japanese=japanese))
+        subject = self._projects[previous].name
+        ends = request_ends(query) if query == text else []
+        evidence = self.evidence(query, japanese=japanese, context=f"{subject} {query}", ends=[end for end, _ in ends])
+        if asked_for := self.asks_for_language(text, evidence.whole):
+            return Turn(text, query, language, evidence, _in_form(asked_for, language), only_language=True)
+        for end, rest in ends:
+            if asked_for := self.asks_for_language(end, evidence.ends[end][0]):
+                said = detect(rest, parser=self.analyzer.parse)
+                japanese = said.answer in ("ja", "ja-easy")
+                evidence = self.evidence(rest, japanese=japanese, context=f"{subject} {rest}")
+                return Turn(rest, rest, said, evidence, _in_form(asked_for, said))
+        return Turn(text, query, language, evidence)
 
     def evidence(
         self, query: str, *, japanese: bool, context: str | None = None, ends: list[str] | None = None

@@ -235,12 +235,13 @@ def _follow_model(assistant: Assistant, questions: list[EvalQuestion]) -> tuple[
         if previous_id is None:
             continue
         previous = assistant.index.project_ids.index(previous_id)
-        query, japanese = _query(assistant, turn.question)
-        context = f"{assistant.corpus.projects[previous_id].name} {query}"
-        evidence = assistant.evidence(query, japanese=japanese, context=context)
-        assert evidence.context is not None
-        asked = assistant.turn_cues.aspect(turn.question) or assistant.turn_cues.aspect(query)
-        rows.append(assistant.follow_signals(turn.question, query, evidence, previous, asked))
+        language = detect(turn.question, parser=assistant.analyzer.parse)
+        # Read as Assistant.ask reads it: a sentence asking for another language is not the question.
+        read = assistant.read_turn(turn.question, language.kana or turn.question, language, previous)
+        if read.only_language:
+            continue  # answered with the conversation's project, without the model
+        asked = assistant.turn_cues.aspect(read.text) or assistant.turn_cues.aspect(read.query)
+        rows.append(assistant.follow_signals(read.text, read.query, read.evidence, previous, asked))
         labels.append(1.0 if turn.expected[:1] == [previous_id] else 0.0)
     if len(set(labels)) < 2:
         return None, {"follow_turns": len(labels)}

@@ -111,6 +111,22 @@ def test_asking_for_another_language_gets_the_same_answer_in_it(assistant) -> No
     assert alone.abstained and not alone.follow_up
 
 
+def test_tuning_reads_a_turn_as_ask_does(assistant) -> None:  # type: ignore[no-untyped-def]
+    """``assistant tune`` fits the follow-up model on :meth:`Assistant.read_turn`, the reading ``ask``
+    answers from: the question after a request for another language, not the whole message."""
+    from assistant.answering.language import detect
+
+    previous = assistant.index.project_ids.index("family-support-center")
+    message = "sorry, in English please - can people in all four towns use it?"
+    turn = assistant.read_turn(message, message, detect(message), previous)
+    assert (turn.text, turn.requested, turn.only_language) == ("can people in all four towns use it?", "en", False)
+    assert turn.evidence.context is not None
+    alone = assistant.read_turn("in English please", "in English please", detect("in English please"), previous)
+    assert alone.only_language and alone.requested == "en"
+    first = assistant.read_turn(message, message, detect(message), None)
+    assert first.text == message and first.requested is None and first.evidence.context is None
+
+
 def test_a_request_names_a_language_and_stands_at_an_end_of_the_message() -> None:
     from assistant.answering.service import request_ends
 
