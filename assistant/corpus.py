@@ -225,8 +225,8 @@ class OutOfScopeTopic(_Strict):
     about the conversation's project."""
     language_request: bool = False
     """Asking for the answer in another language (「日本語でお願いします」, "en español, por favor"):
-    a sentence closest to these asks for the answer in the language the message is written in; it
-    is not a need of its own."""
+    a sentence closest to these that names a language (``called`` in ``corpus/languages/``) asks
+    for the answer in that language; it is not a need of its own."""
 
     @field_validator("id")
     @classmethod

@@ -22,7 +22,7 @@ import string
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 LANGUAGES: tuple[str, ...] = ("ja", "ja-easy", "en", "vi", "pt", "es", "zh", "ko", "tl", "id", "ne", "th")
 """Every language an answer can take, in the order staff see them."""
@@ -136,7 +136,7 @@ class LanguagePack(_Text):
     name_en: str = Field(min_length=1)
     called: list[str] = Field(min_length=1)
     """What residents call the language, in it and in others (日本語, English, tiếng Việt …): how a
-    request for the answer in it (「英語で」, "in English please") names it."""
+    request for the answer in it (「英語で」, "in English please") names it. None may be blank."""
     authoritative: str
     """The last line of every answer in a foreign language: the Japanese text is authoritative."""
     phrases: Phrases
@@ -144,6 +144,13 @@ class LanguagePack(_Text):
     categories: dict[str, str]
     places: dict[str, str]
     projects: dict[str, ProjectText] = Field(default_factory=dict)
+
+    @field_validator("called")
+    @classmethod
+    def _no_blank_name(cls, value: list[str]) -> list[str]:
+        if any(not word.strip() for word in value):
+            raise ValueError("a name is blank (it would be found in every sentence)")
+        return value
 
     def join(self, names: list[str]) -> str:
         """ "A, B and C" in this language."""

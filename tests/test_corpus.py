@@ -300,6 +300,7 @@ def test_an_incomplete_language_fails_validation(corpus_copy: Path, run_cli: Cli
     _edit_language(corpus_copy, "th", lambda d: d["phrases"]["not_in_source"].pop("cost"))
     _edit_language(corpus_copy, "ko", lambda d: d["phrases"].update(covers_no="{town}은 포함되지 않습니다."))
     _edit_language(corpus_copy, "es", lambda d: d.update(called=[]))
+    _edit_language(corpus_copy, "id", lambda d: d.update(called=["bahasa Indonesia", " "]))
     (corpus_copy / "languages" / "ne.yaml").unlink()
     result = run_cli("corpus", "validate", "--path", str(corpus_copy))
     assert result.returncode == 2
@@ -309,6 +310,7 @@ def test_an_incomplete_language_fails_validation(corpus_copy: Path, run_cli: Cli
     assert "corpus/languages/ko.yaml: field 'phrases.covers_no': placeholders must be exactly {covered, town}" in err
     assert "corpus/languages/ne.yaml: missing" in err
     assert "corpus/languages/es.yaml: field 'called'" in err
+    assert "corpus/languages/id.yaml: field 'called'" in err and "blank" in err
     assert "Traceback" not in err
 
 

@@ -130,6 +130,13 @@ class ListCues:
             usable=bool(self._usable.search(text)),
         )
 
+    def asks_for_projects(self, question: str) -> bool:
+        """The question asks for several projects or services themselves: 「まとめて教えて」, or a word
+        for several beside a word for projects or services (「事業を全部」, "which joint projects").
+        Stricter than :meth:`asks_for_list`, where a named category or town stands in for the latter."""
+        hits = self.read(question)
+        return hits.japanese_list or hits.several and hits.services
+
     def asks_for_list(self, question: str, *, category: bool = False, town: bool = False) -> bool:
         """Whether the question asks for several projects (``category`` / ``town``: it names one)."""
         hits = self.read(question)

@@ -68,6 +68,11 @@ class Language:
     kana: str | None = None
     sure: bool = True
 
+    @property
+    def japanese(self) -> bool:
+        """Answered in Japanese (ordinary or やさしい日本語): lexical matches weigh differently."""
+        return self.answer in ("ja", "ja-easy")
+
 
 def detect(text: str, *, parser: Any = None) -> Language:
     """Detect the question's language and choose the answer's.

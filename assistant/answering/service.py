@@ -339,7 +339,7 @@ class Assistant:
         turn = self.read_turn(text, query, language, previous)
         if turn.text != text:  # the rest of a message that also asked for another language
             text, query, language, asked = turn.text, turn.query, turn.language, self.turn_cues.aspect(turn.text)
-        evidence, japanese = turn.evidence, turn.language.answer in ("ja", "ja-easy")
+        evidence, japanese = turn.evidence, turn.language.japanese
         if previous is not None and turn.only_language:
             # The message only asks for another language: the same answer, in it.
             decision = _Decision([previous], abstained=False, follow_up=True)
@@ -417,19 +417,19 @@ class Assistant:
         the message, if any, is the question. ``assistant tune`` reads its conversation turns here
         too, so the follow-up model is fitted on what :meth:`ask` sees.
         """
-        japanese = language.answer in ("ja", "ja-easy")
         if previous is None:
-            return Turn(text, query, language, self.evidence(query, japanese=japanese))
+            return Turn(text, query, language, self.evidence(query, japanese=language.japanese))
         subject = self._projects[previous].name
         ends = request_ends(query) if query == text else []
-        evidence = self.evidence(query, japanese=japanese, context=f"{subject} {query}", ends=[end for end, _ in ends])
+        evidence = self.evidence(
+            query, japanese=language.japanese, context=f"{subject} {query}", ends=[end for end, _ in ends]
+        )
         if asked_for := self.asks_for_language(text, evidence.whole):
             return Turn(text, query, language, evidence, _in_form(asked_for, language), only_language=True)
         for end, rest in ends:
             if asked_for := self.asks_for_language(end, evidence.ends[end][0]):
                 said = detect(rest, parser=self.analyzer.parse)
-                japanese = said.answer in ("ja", "ja-easy")
-                evidence = self.evidence(rest, japanese=japanese, context=f"{subject} {rest}")
+                evidence = self.evidence(rest, japanese=said.japanese, context=f"{subject} {rest}")
                 return Turn(rest, rest, said, evidence, _in_form(asked_for, said))
         return Turn(text, query, language, evidence)
 
@@ -582,7 +582,7 @@ class Assistant:
         # Naming a category and a kind of service (「制服のおさがりを譲ってもらえる学校の制度ってある？」)
         # asks whether one exists; a category and a word for several (「障害者控除には何が必要？」,
         # 「返礼品の一覧はどこ？」) may ask something else.
-        if listing and (confident or named and self._asks_for_projects(text, query)):
+        if listing and (confident or named and any(self.list_cues.asks_for_projects(f) for f in {text, query})):
             return _Decision(self._list_projects(named, retrieval), abstained=False, list_answer=True)
         if not confident:
             return _Decision([], abstained=True)
@@ -594,12 +594,6 @@ class Assistant:
         by_name = [i for i in retrieval.order if retrieval.named is not None and retrieval.named[i] and i != top]
         chosen = list(dict.fromkeys([top, *by_name, *others, *related]))[:3]
         return _Decision(chosen, abstained=False)
-
-    def _asks_for_projects(self, text: str, query: str) -> bool:
-        """The question asks for several projects or services: 「まとめて教えて」, or a word for several
-        beside a word for projects or services (「事業を全部」, "which joint projects")."""
-        hits = [self.list_cues.read(form) for form in dict.fromkeys([text, query])]
-        return any(h.japanese_list or h.several and h.services for h in hits)
 
     def _asks_what_town_can_use(
         self, text: str, query: str, confident: bool, japanese: bool, in_conversation: bool

@@ -65,7 +65,7 @@ def _with_fused(retrieval: Retrieval, fused: Floats) -> Retrieval:
 
 def _query(assistant: Assistant, question: str) -> tuple[str, bool]:
     language = detect(question, parser=assistant.analyzer.parse)
-    return language.kana or question, language.answer in ("ja", "ja-easy")
+    return language.kana or question, language.japanese
 
 
 def tune(
