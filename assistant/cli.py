@@ -374,19 +374,23 @@ def tune_command(
     output: Annotated[
         Path | None, typer.Option(help="Where to write the parameters (default: the shipped file).")
     ] = None,
-    max_false_abstention: Annotated[float, typer.Option(help="Tolerated false abstentions on the tuning set.")] = 0.03,
+    max_false_abstention: Annotated[
+        float | None,
+        typer.Option(help="Tolerated false abstentions on the tuning set (default 0.025: MAX_FALSE_ABSTENTION)."),
+    ] = None,
 ) -> None:
     """Choose fusion, abstention threshold and list width on the tuning questions; write them."""
     from assistant.answering.service import Assistant
     from assistant.config import ROOT
     from assistant.evaluation.questions import load_questions
-    from assistant.evaluation.tuning import tune
+    from assistant.evaluation.tuning import MAX_FALSE_ABSTENTION, tune
     from assistant.search.params import RetrievalParams, default_params_path, save_params
 
     settings = _settings()
     assistant = Assistant.load(settings, params=RetrievalParams())  # tuning starts from the defaults
     items = load_questions([questions or ROOT / "eval" / "tuning"], set(assistant.corpus.projects))
-    params = tune(assistant, items, max_false_abstention=max_false_abstention)
+    bound = MAX_FALSE_ABSTENTION if max_false_abstention is None else max_false_abstention
+    params = tune(assistant, items, max_false_abstention=bound)
     target = output or settings.retrieval_params or default_params_path()
     save_params(params, target)
     chosen = params.measured["chosen"]

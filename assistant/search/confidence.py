@@ -14,6 +14,9 @@ in-scope one. So the confidence combines several signals of one retrieval:
   against a need, where a summary may share a near miss's topic words without its need;
 - ``negative_share``: of the question's ten nearest resident-style questions (the projects'
   examples and the out-of-scope ones together), the share no project answers;
+- ``negative_lexical``: how much more of the question's words the lexically closest topic no
+  project covers shares than the best project does (冷蔵庫 is in no project's text, but is in the
+  appliance-recycling topic's);
 - ``named``: the question names the best project (its name or an alias, in any language);
 - ``japanese``: the question is Japanese (lexical matches weigh differently).
 
@@ -40,6 +43,7 @@ FEATURES: tuple[str, ...] = (
     "negative_gap",
     "example_gap",
     "negative_share",
+    "negative_lexical",
     "named",
     "japanese",
 )
@@ -85,6 +89,7 @@ def features(retrieval: Retrieval, *, japanese: bool) -> npt.NDArray[np.float64]
             float(retrieval.dense[top] - retrieval.negative) if retrieval.negative else 0.0,
             float(retrieval.examples[top] - retrieval.negative) if retrieval.examples is not None else 0.0,
             retrieval.negative_share,
+            retrieval.negative_lexical - float(retrieval.lexical[top]),
             float(retrieval.named[top]) if retrieval.named is not None else 0.0,
             float(japanese),
         ]

@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 
 from assistant.corpus import Corpus, Project
 
-DOCUMENTS_VERSION = 3
+DOCUMENTS_VERSION = 4
 """Bump when what goes into documents or passages changes: older indexes become stale."""
 
 
@@ -82,6 +82,13 @@ def negative_passages(corpus: Corpus) -> list[Document]:
         Document(page_content=example, metadata={"topic": topic.id, "field": "out_of_scope"})
         for topic in corpus.out_of_scope
         for example in topic.examples
+    ]
+
+
+def negative_documents(corpus: Corpus) -> list[Document]:
+    """One lexical document per topic no project covers: its example questions, for BM25."""
+    return [
+        Document(page_content="\n".join(topic.examples), metadata={"topic": topic.id}) for topic in corpus.out_of_scope
     ]
 
 

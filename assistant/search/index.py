@@ -7,6 +7,8 @@ A build writes a new folder ``index/<version>/`` holding:
 - ``bm25/``: BM25 (bm25s) over the fugashi tokens of one document per project;
 - ``negatives.faiss`` / ``negatives.jsonl``: examples of topics no project covers, whose
   closeness to a question is one of the abstention signals;
+- ``negatives_bm25/``: BM25 over one document per such topic (its description and examples), so
+  a question whose words a topic no project covers shares more than any project is seen as one;
 - ``passages.jsonl`` and ``documents.jsonl``: what was indexed, with project ids;
 - ``corpus/``: a copy of the corpus files it was built from, so a server serves exactly what
   was published whatever staff are editing in ``corpus/`` meanwhile;
@@ -44,16 +46,16 @@ from assistant.corpus import Corpus, corpus_digest, corpus_files, load_corpus
 from assistant.errors import CorpusError, IndexError_, StaleIndexError
 from assistant.model.embeddings import Embedder, Vectors
 from assistant.model.fingerprint import model_fingerprint
-from assistant.search.documents import DOCUMENTS_VERSION, build_documents
+from assistant.search.documents import DOCUMENTS_VERSION, build_documents, negative_documents
 from assistant.search.tokens import TextAnalyzer
 from assistant.search.versions import BUILDING, activate
 from assistant.search.versions import CURRENT as CURRENT  # re-exported: callers knew them from here
 from assistant.search.versions import current_version as current_version
 
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 """Bump when the lexical tokens change: older indexes become stale."""
-INDEX_FORMAT = 2
-"""Bump when a version folder's layout changes (2: it carries its corpus)."""
+INDEX_FORMAT = 3
+"""Bump when a version folder's layout changes (2: it carries its corpus; 3: BM25 over out-of-scope topics)."""
 CORPUS_SNAPSHOT = "corpus"
 
 
@@ -130,6 +132,10 @@ class SearchIndex:
     bm25: Any  # bm25s.BM25
     negatives: Any  # faiss.Index of out-of-scope examples
     negative_topics: list[str]
+    negative_bm25: Any  # bm25s.BM25 over one document per out-of-scope topic
+    negative_frequency: dict[str, int]
+    negative_topic_ids: list[str]
+    """The out-of-scope topics in ``negative_bm25``'s document order."""
     example_mask: np.ndarray[Any, np.dtype[np.bool_]] = field(init=False, repr=False)
     """Which passages are resident-style questions (examples), as opposed to names and summaries."""
 
@@ -142,6 +148,20 @@ class SearchIndex:
     def lexical_documents(self) -> int:
         """How many documents BM25 scores (one per project)."""
         return len(self.documents)
+
+
+def _bm25(analyzer: TextAnalyzer, documents: list[Document]) -> tuple[Any, dict[str, int]]:
+    """BM25 over the documents' tokens, and each token's document frequency (for the question's ceiling)."""
+    import bm25s
+
+    doc_tokens = [analyzer.tokens(doc.page_content) for doc in documents]
+    bm25 = bm25s.BM25()
+    bm25.index(doc_tokens, show_progress=False)
+    frequency: dict[str, int] = {}
+    for tokens in doc_tokens:
+        for token in set(tokens):
+            frequency[token] = frequency.get(token, 0) + 1
+    return bm25, frequency
 
 
 def _write_jsonl(path: Path, documents: list[Document]) -> None:
@@ -235,7 +255,6 @@ def build_version(
     Raises:
         IndexError_: the corpus changed on disk during the build.
     """
-    import bm25s
     import faiss
 
     started = time.perf_counter()
@@ -252,6 +271,7 @@ def build_version(
         # The corpus is copied first: what is indexed below is what the copy holds.
         _snapshot_corpus(corpus, work / CORPUS_SNAPSHOT)
         lexical, passages, negatives = build_documents(corpus)
+        topic_documents = negative_documents(corpus)
         project_ids = list(corpus.projects)
 
         texts = [p.page_content for p in passages + negatives]
@@ -263,13 +283,8 @@ def build_version(
         negative_flat = faiss.IndexFlatIP(vectors.shape[1])
         negative_flat.add(negative_vectors)
 
-        doc_tokens = [analyzer.tokens(doc.page_content) for doc in lexical]
-        bm25 = bm25s.BM25()
-        bm25.index(doc_tokens, show_progress=False)
-        frequency: dict[str, int] = {}
-        for tokens in doc_tokens:
-            for token in set(tokens):
-                frequency[token] = frequency.get(token, 0) + 1
+        bm25, frequency = _bm25(analyzer, lexical)
+        negative_bm25, negative_frequency = _bm25(analyzer, topic_documents)
 
         faiss.write_index(flat, str(work / "vectors.faiss"))
         faiss.write_index(negative_flat, str(work / "negatives.faiss"))
@@ -278,6 +293,9 @@ def build_version(
         _write_jsonl(work / "passages.jsonl", passages)
         _write_jsonl(work / "documents.jsonl", lexical)
         (work / "lexical_df.json").write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
+        negative_bm25.save(str(work / "negatives_bm25"), show_progress=False)
+        _write_jsonl(work / "negatives_documents.jsonl", topic_documents)
+        (work / "negatives_df.json").write_text(json.dumps(negative_frequency, ensure_ascii=False), encoding="utf-8")
         manifest = Manifest(
             version=version,
             built_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -417,6 +435,9 @@ def load_version(
         passages = _read_jsonl(path / "passages.jsonl")
         documents = _read_jsonl(path / "documents.jsonl")
         frequency = json.loads((path / "lexical_df.json").read_text(encoding="utf-8"))
+        negative_bm25 = bm25s.BM25.load(str(path / "negatives_bm25"), show_progress=False)
+        negative_topic_ids = [doc.metadata["topic"] for doc in _read_jsonl(path / "negatives_documents.jsonl")]
+        negative_frequency = json.loads((path / "negatives_df.json").read_text(encoding="utf-8"))
         positions = {pid: i for i, pid in enumerate(manifest.project_ids)}
         passage_project = np.array([positions[p.metadata["project_id"]] for p in passages], dtype=np.int64)
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -441,6 +462,9 @@ def load_version(
         bm25,
         negatives,
         negative_topics,
+        negative_bm25,
+        negative_frequency,
+        negative_topic_ids,
     )
 
 

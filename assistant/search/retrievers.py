@@ -130,19 +130,34 @@ class LexicalRetriever(_ProjectRetriever):
         raw = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
         return raw / self.ceiling(tokens)
 
+    def negative_coverage(self, tokens: list[str]) -> float:
+        """How much of the question the closest topic no project covers covers lexically (0–1).
+
+        The same measure as :meth:`coverage`, over one document per out-of-scope topic: 「冷蔵庫を
+        処分したい」 shares 冷蔵庫 with the appliance-recycling topic, which no project's text has.
+        """
+        bm25 = self.index.negative_bm25
+        if not tokens or not self.index.negative_topic_ids:
+            return 0.0
+        ceiling = _ceiling(tokens, self.index.negative_frequency, len(self.index.negative_topic_ids), float(bm25.k1))
+        return float(np.max(bm25.get_scores(tokens))) / ceiling
+
     def ceiling(self, tokens: list[str]) -> float:
-        """The most a document could score for these tokens: Σ idf × (k1 + 1).
+        """The most a project's document could score for these tokens: Σ idf × (k1 + 1).
 
         Tokens the corpus never uses count with the idf of an unseen word, so a question
         made of words no project has stays low.
         """
-        n = self.index.lexical_documents
-        k1 = float(self.index.bm25.k1)
-        total = 0.0
-        for token in tokens:
-            df = self.index.document_frequency.get(token, 0)
-            total += math.log(1 + (n - df + 0.5) / (df + 0.5)) * (k1 + 1)
-        return total
+        return _ceiling(tokens, self.index.document_frequency, self.index.lexical_documents, float(self.index.bm25.k1))
+
+
+def _ceiling(tokens: list[str], frequency: dict[str, int], documents: int, k1: float) -> float:
+    """Σ idf × (k1 + 1) over the tokens: the most one of ``documents`` BM25 documents could score."""
+    total = 0.0
+    for token in tokens:
+        df = frequency.get(token, 0)
+        total += math.log(1 + (documents - df + 0.5) / (df + 0.5)) * (k1 + 1)
+    return total
 
 
 @dataclass(frozen=True)
@@ -163,6 +178,8 @@ class Retrieval:
     """Per project, 1 where the question names it (its official name or an alias), else 0."""
     negative_share: float = 0.0
     """Of the question's nearest resident-style questions, the share that no project answers."""
+    negative_lexical: float = 0.0
+    """How much of the question the lexically closest topic no project covers covers (0–1)."""
 
     def top(self, n: int = 1) -> list[int]:
         """Positions of the best ``n`` projects."""
@@ -180,6 +197,7 @@ class _Scores:
     topic: str | None
     ceiling: float
     negative_share: float
+    negative_lexical: float
 
 
 class HybridRetriever(_ProjectRetriever):
@@ -234,7 +252,14 @@ class HybridRetriever(_ProjectRetriever):
                 for array in (dense, examples, lexical):
                     array.setflags(write=False)
                 found[query] = _Scores(
-                    dense, examples, lexical, negative, topic, self.lexical.ceiling(tokens[query]), share
+                    dense,
+                    examples,
+                    lexical,
+                    negative,
+                    topic,
+                    self.lexical.ceiling(tokens[query]),
+                    share,
+                    self.lexical.negative_coverage(tokens[query]),
                 )
             with self._lock:
                 for query in missing:
@@ -256,6 +281,7 @@ class HybridRetriever(_ProjectRetriever):
             scores.ceiling,
             scores.examples,
             negative_share=scores.negative_share,
+            negative_lexical=scores.negative_lexical,
         )
 
     def clear_cache(self) -> None:

@@ -4,7 +4,8 @@ Each word gives its lemma (``子ども`` → ``子供``) and its kana reading (`
 question in kana only meets kanji text. Readings of a whole hiragana question are often
 segmented differently from the kanji text (「かいごにんてい」 vs 「介護認定」), so the reading of
 the whole text also contributes kana bigrams, which match whatever the segmentation.
-Particles, auxiliaries, symbols and fillers are dropped; Latin words are lower-cased.
+Particles, auxiliaries, symbols and fillers are dropped; Latin words are lower-cased and lose
+their diacritics (``língua`` and ``lingua`` meet).
 
 Example::
 
@@ -28,6 +29,8 @@ _KANA_ONLY = re.compile(r"[\u3041-\u309f\u30a0-\u30ffー]+")
 # dictionary here, so they are matched by character bigrams, like kana readings.
 _OTHER_SCRIPT_RUN = re.compile(r"[\uac00-\ud7af\u1100-\u11ff\u0e00-\u0e7f\u0900-\u097f]+")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+")
+_UNDECOMPOSED = str.maketrans({"đ": "d", "ø": "o", "ł": "l", "ß": "ss", "æ": "ae", "œ": "oe"})
+"""Latin letters whose diacritic Unicode does not decompose."""
 _HIRAGANA_TO_KATAKANA = str.maketrans({chr(c): chr(c + 0x60) for c in range(0x3041, 0x3097)})
 
 # Words too general to tell one project from another; BM25's idf handles most, these it cannot.
@@ -63,6 +66,17 @@ def normalize(text: str) -> str:
 def to_katakana(text: str) -> str:
     """Hiragana → katakana; other characters unchanged."""
     return text.translate(_HIRAGANA_TO_KATAKANA)
+
+
+def fold_latin(word: str) -> str | None:
+    """A Latin-script word without its diacritics (``língua`` → ``lingua``, ``giữa`` → ``giua``),
+    or None if the word is not Latin script. Residents often type Vietnamese, Portuguese and
+    Spanish without them (a phone keyboard, a hurry), so both spellings must meet."""
+    if _LATIN.match(word):
+        return word
+    decomposed = unicodedata.normalize("NFD", word.translate(_UNDECOMPOSED))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped if _LATIN.match(stripped) else None
 
 
 def _stem_latin(word: str) -> str:
@@ -144,9 +158,10 @@ class TextAnalyzer:
         for m in morphemes:
             if not m.content:
                 continue
-            if _LATIN.match(m.surface):
-                if m.surface not in _STOP_LATIN and len(m.surface) > 1:
-                    tokens.append(_stem_latin(m.surface))
+            latin = fold_latin(m.surface)
+            if latin is not None:
+                if latin not in _STOP_LATIN and len(latin) > 1:
+                    tokens.append(_stem_latin(latin))
                 continue
             if m.lemma in _STOP_LEMMAS or m.surface in _STOP_LEMMAS:
                 continue

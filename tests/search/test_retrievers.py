@@ -62,3 +62,22 @@ def test_a_repeated_question_reuses_its_scores_but_not_a_stale_fusion(assistant:
         assert lexical_only.fused.tolist() == retriever.fuse(first.dense, first.lexical).tolist()
     finally:
         retriever.fusion = saved
+
+
+def test_words_of_a_topic_no_project_covers_are_a_signal(assistant: Assistant) -> None:
+    """冷蔵庫 is in the appliance-recycling topic's examples and in no project's text: a question about
+    one is covered by that topic's words more than by any project's, and the confidence feature says so."""
+    from assistant.search.confidence import FEATURES, features
+
+    lexical = assistant.retriever.lexical
+    fridge = lexical.analyzer.tokens("冷蔵庫と洗濯機を処分したい")
+    assert lexical.negative_coverage(fridge) > 2 * lexical.coverage(fridge).max()
+    wardrobe = lexical.analyzer.tokens("甘楽町で木のタンスを処分したい")
+    assert lexical.coverage(wardrobe).max() > 2 * lexical.negative_coverage(wardrobe)
+    assert lexical.negative_coverage([]) == 0.0
+
+    at = FEATURES.index("negative_lexical")
+    near_miss = assistant.retriever.search("冷蔵庫と洗濯機を処分したい")
+    in_scope = assistant.retriever.search("甘楽町で木のタンスを処分したい")
+    assert near_miss.negative_lexical == pytest.approx(lexical.negative_coverage(fridge))
+    assert features(near_miss, japanese=True)[at] > 0 > features(in_scope, japanese=True)[at]

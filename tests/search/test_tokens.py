@@ -76,3 +76,11 @@ def test_bm25_scores_ordinary_questions_above_zero(
     scores = np.asarray(index.get_scores(analyzer.tokens(question)))
     assert scores.max() > 0, f"BM25 scored zero for {question!r}"
     assert ids[int(np.argmax(scores))] == expected
+
+
+def test_latin_words_meet_without_their_diacritics(analyzer: TextAnalyzer) -> None:
+    """Residents type Vietnamese, Portuguese and Spanish without accents: both spellings give one token."""
+    assert analyzer.tokens("aula de língua de sinais") == analyzer.tokens("aula de lingua de sinais")
+    assert analyzer.tokens("taxi đi chung giữa các thị trấn") == analyzer.tokens("taxi di chung giua cac thi tran")
+    assert "cuanto" in analyzer.tokens("¿Cuánto cuesta?")
+    assert "手話" in analyzer.tokens("手話の講座")  # Japanese is untouched
