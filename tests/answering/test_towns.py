@@ -170,8 +170,13 @@ def test_a_turn_going_back_resolves_to_the_earlier_project(assistant) -> None:  
 
 
 def test_a_sentence_saying_only_where_the_resident_lives_is_not_the_need(assistant) -> None:  # type: ignore[no-untyped-def]
-    """「I live in Kanra.」 names a town that the bulky-waste project names; the need is the rest."""
-    result = assistant.ask("I live in Kanra. Is there somewhere my son can go instead of school?")
+    """「I live in Kanra.」 names a town that the bulky-waste project names; the need is the rest.
+
+    Searched whole, this message puts bulky-waste first (confidently enough to answer with it)."""
+    text = "I live in Kanra. Is there a room my son can go to instead of school?"
+    whole = assistant.retriever.search(text)
+    assert assistant.index.project_ids[whole.order[0]] == "bulky-waste"
+    result = assistant.ask(text)
     assert result.town == "甘楽町"
     assert result.citations[0].project_id == "adaptive-guidance-classroom"
     assert result.citations[0].covers_town is True
