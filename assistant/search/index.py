@@ -7,8 +7,9 @@ A build writes a new folder ``index/<version>/`` holding:
 - ``bm25/``: BM25 (bm25s) over the fugashi tokens of one document per project;
 - ``negatives.faiss`` / ``negatives.jsonl``: examples of topics no project covers, whose
   closeness to a question is one of the abstention signals;
-- ``negatives_bm25/``: BM25 over one document per such topic (its description and examples), so
-  a question whose words a topic no project covers shares more than any project is seen as one;
+- ``negatives_bm25/`` / ``negatives_documents.jsonl``: BM25 over one document per such topic (its
+  example questions), so a question sharing more words with a topic no project covers than with
+  any project is seen as one (no folder when the corpus lists no such topic);
 - ``passages.jsonl`` and ``documents.jsonl``: what was indexed, with project ids;
 - ``corpus/``: a copy of the corpus files it was built from, so a server serves exactly what
   was published whatever staff are editing in ``corpus/`` meanwhile;
@@ -132,7 +133,7 @@ class SearchIndex:
     bm25: Any  # bm25s.BM25
     negatives: Any  # faiss.Index of out-of-scope examples
     negative_topics: list[str]
-    negative_bm25: Any  # bm25s.BM25 over one document per out-of-scope topic
+    negative_bm25: Any  # bm25s.BM25 over one document per out-of-scope topic; None when there is none
     negative_frequency: dict[str, int]
     negative_topic_ids: list[str]
     """The out-of-scope topics in ``negative_bm25``'s document order."""
@@ -284,7 +285,7 @@ def build_version(
         negative_flat.add(negative_vectors)
 
         bm25, frequency = _bm25(analyzer, lexical)
-        negative_bm25, negative_frequency = _bm25(analyzer, topic_documents)
+        negative_bm25, negative_frequency = _bm25(analyzer, topic_documents) if topic_documents else (None, {})
 
         faiss.write_index(flat, str(work / "vectors.faiss"))
         faiss.write_index(negative_flat, str(work / "negatives.faiss"))
@@ -293,7 +294,8 @@ def build_version(
         _write_jsonl(work / "passages.jsonl", passages)
         _write_jsonl(work / "documents.jsonl", lexical)
         (work / "lexical_df.json").write_text(json.dumps(frequency, ensure_ascii=False), encoding="utf-8")
-        negative_bm25.save(str(work / "negatives_bm25"), show_progress=False)
+        if negative_bm25 is not None:
+            negative_bm25.save(str(work / "negatives_bm25"), show_progress=False)
         _write_jsonl(work / "negatives_documents.jsonl", topic_documents)
         (work / "negatives_df.json").write_text(json.dumps(negative_frequency, ensure_ascii=False), encoding="utf-8")
         manifest = Manifest(
@@ -435,8 +437,10 @@ def load_version(
         passages = _read_jsonl(path / "passages.jsonl")
         documents = _read_jsonl(path / "documents.jsonl")
         frequency = json.loads((path / "lexical_df.json").read_text(encoding="utf-8"))
-        negative_bm25 = bm25s.BM25.load(str(path / "negatives_bm25"), show_progress=False)
         negative_topic_ids = [doc.metadata["topic"] for doc in _read_jsonl(path / "negatives_documents.jsonl")]
+        negative_bm25 = (
+            bm25s.BM25.load(str(path / "negatives_bm25"), show_progress=False) if negative_topic_ids else None
+        )
         negative_frequency = json.loads((path / "negatives_df.json").read_text(encoding="utf-8"))
         positions = {pid: i for i, pid in enumerate(manifest.project_ids)}
         passage_project = np.array([positions[p.metadata["project_id"]] for p in passages], dtype=np.int64)

@@ -137,7 +137,7 @@ class LexicalRetriever(_ProjectRetriever):
         処分したい」 shares 冷蔵庫 with the appliance-recycling topic, which no project's text has.
         """
         bm25 = self.index.negative_bm25
-        if not tokens or not self.index.negative_topic_ids:
+        if not tokens or bm25 is None:
             return 0.0
         ceiling = _ceiling(tokens, self.index.negative_frequency, len(self.index.negative_topic_ids), float(bm25.k1))
         return float(np.max(bm25.get_scores(tokens))) / ceiling

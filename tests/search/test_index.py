@@ -32,7 +32,16 @@ def test_manifest_records_what_the_index_was_built_from(settings, built_index: P
     assert manifest.model == settings.model_spec and manifest.dimension == 384
     assert manifest.projects == 25 and manifest.passages > 25 * 5 and manifest.negatives > 0
     assert current_version(settings.index_dir) == built_index
-    for name in ("vectors.faiss", "negatives.faiss", "bm25", "passages.jsonl", "documents.jsonl", "manifest.json"):
+    for name in (
+        "vectors.faiss",
+        "negatives.faiss",
+        "bm25",
+        "negatives_bm25",
+        "negatives_documents.jsonl",
+        "passages.jsonl",
+        "documents.jsonl",
+        "manifest.json",
+    ):
         assert (built_index / name).exists(), name
     # The version carries the corpus it was built from, file for file.
     snapshot = built_index / "corpus"
@@ -40,6 +49,23 @@ def test_manifest_records_what_the_index_was_built_from(settings, built_index: P
         p.relative_to(settings.corpus_dir) for p in corpus_files(settings.corpus_dir)
     ]
     assert load_corpus(snapshot).digest == manifest.corpus_digest
+
+
+def test_a_corpus_listing_no_out_of_scope_topic_still_builds_and_answers(
+    tmp_path: Path, corpus_copy: Path, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """Staff may empty out_of_scope.yaml: the index has no topics to compare with, and says so."""
+    from assistant.search.retrievers import LexicalRetriever
+    from assistant.search.tokens import TextAnalyzer
+
+    (corpus_copy / "out_of_scope.yaml").write_text("topics: []\n", encoding="utf-8")
+    path = build_index(tmp_path / "index", load_corpus(corpus_copy), embedder, show_progress=False)
+    assert not (path / "negatives_bm25").exists()
+    index = load_version(path, model=embedder.model_spec)
+    assert index.negative_bm25 is None and index.negative_topic_ids == []
+    lexical = LexicalRetriever(index=index, analyzer=TextAnalyzer())
+    assert lexical.negative_coverage(lexical.analyzer.tokens("冷蔵庫を処分したい")) == 0.0
+    assert lexical.project_scores("病児保育").argmax() == index.project_ids.index("sick-child-care")
 
 
 def test_a_rebuild_swaps_current_atomically_and_prunes(seeded_index: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
