@@ -190,6 +190,12 @@ def index_build(
         f"index built: {path} ({manifest.projects} projects, {manifest.passages} passages, "
         f"{manifest.build_seconds:.1f} s, model {manifest.model}, backend {manifest.backend_label})"
     )
+    if not manifest.negatives:
+        typer.echo(
+            "warning: corpus/out_of_scope.yaml lists no topic with examples: questions no project answers "
+            "are recognised only by their distance from the projects, so fewer are refused",
+            err=True,
+        )
 
 
 @app.command("publish")
@@ -376,7 +382,11 @@ def tune_command(
     ] = None,
     max_false_abstention: Annotated[
         float | None,
-        typer.Option(help="Tolerated false abstentions on the tuning set (default 0.025: MAX_FALSE_ABSTENTION)."),
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Tolerated false abstentions on the tuning set (default 0.025: MAX_FALSE_ABSTENTION).",
+        ),
     ] = None,
 ) -> None:
     """Choose fusion, abstention threshold and list width on the tuning questions; write them."""

@@ -42,9 +42,11 @@ LINEAR_WEIGHTS = [round(0.25 * i, 2) for i in range(0, 17)]  # 0 … 4
 RRF_KS = [5, 20, 60]
 LIST_MARGINS = [round(0.01 * i, 2) for i in range(0, 31)]
 MAX_FALSE_ABSTENTION = 0.025
-"""In-scope tuning questions the threshold may refuse: the smallest bound at which the tuning set's
-out-of-scope refusals reach the 92% target (0.02 gave 91.0%, 0.025 gave 92.5% with 2.7% refused
-wrongly, 0.03 gave 93.6% with 3.0%; ``assistant eval --questions eval/tuning/``, 2026-11-30)."""
+"""In-scope tuning questions the threshold may refuse (counted as here: a question by its most
+confident sentence): the smallest bound at which the tuning set's out-of-scope refusals, as
+``assistant eval --questions eval/tuning/`` counts them (the whole answer path), reach the 92%
+target. That eval gave 91.0% at 0.02; 92.5% at 0.025, with 2.7% of answerable questions refused;
+93.6% at 0.03, with 3.0% (2026-11-30)."""
 Floats = npt.NDArray[np.float64]
 
 
@@ -181,6 +183,7 @@ def tune(
                 "out_of_scope": len(scored) - len(inside),
                 "fusion_candidates": table,
                 "chosen": best,
+                "max_false_abstention": max_false_abstention,
                 "tuning_false_abstention_rate": round(far, 4),
                 "tuning_abstention_recall": round(recall, 4),
                 "confidence_auc": round(float(roc_auc_score(y, p)), 4),

@@ -152,10 +152,16 @@ class SearchIndex:
 
 
 def _bm25(analyzer: TextAnalyzer, documents: list[Document]) -> tuple[Any, dict[str, int]]:
-    """BM25 over the documents' tokens, and each token's document frequency (for the question's ceiling)."""
+    """BM25 over the documents' tokens, and each token's document frequency (for the question's ceiling).
+
+    (None, {}) when the documents hold no token at all (no out-of-scope topic, or only examples made
+    of words BM25 drops: bm25s cannot index an empty vocabulary).
+    """
     import bm25s
 
     doc_tokens = [analyzer.tokens(doc.page_content) for doc in documents]
+    if not any(doc_tokens):
+        return None, {}
     bm25 = bm25s.BM25()
     bm25.index(doc_tokens, show_progress=False)
     frequency: dict[str, int] = {}
@@ -285,7 +291,7 @@ def build_version(
         negative_flat.add(negative_vectors)
 
         bm25, frequency = _bm25(analyzer, lexical)
-        negative_bm25, negative_frequency = _bm25(analyzer, topic_documents) if topic_documents else (None, {})
+        negative_bm25, negative_frequency = _bm25(analyzer, topic_documents)
 
         faiss.write_index(flat, str(work / "vectors.faiss"))
         faiss.write_index(negative_flat, str(work / "negatives.faiss"))
@@ -438,10 +444,11 @@ def load_version(
         documents = _read_jsonl(path / "documents.jsonl")
         frequency = json.loads((path / "lexical_df.json").read_text(encoding="utf-8"))
         negative_topic_ids = [doc.metadata["topic"] for doc in _read_jsonl(path / "negatives_documents.jsonl")]
-        negative_bm25 = (
-            bm25s.BM25.load(str(path / "negatives_bm25"), show_progress=False) if negative_topic_ids else None
-        )
         negative_frequency = json.loads((path / "negatives_df.json").read_text(encoding="utf-8"))
+        # Built only when the topics' examples hold some word (see _bm25).
+        negative_bm25 = (
+            bm25s.BM25.load(str(path / "negatives_bm25"), show_progress=False) if negative_frequency else None
+        )
         positions = {pid: i for i, pid in enumerate(manifest.project_ids)}
         passage_project = np.array([positions[p.metadata["project_id"]] for p in passages], dtype=np.int64)
     except (OSError, RuntimeError, ValueError, KeyError) as exc:
@@ -451,6 +458,8 @@ def load_version(
         or vectors.d != manifest.dimension
         or list(corpus.projects) != manifest.project_ids
         or len(documents) != len(manifest.project_ids)
+        or negative_topic_ids != [topic.id for topic in corpus.out_of_scope]
+        or (negative_bm25 is not None and int(negative_bm25.scores["num_docs"]) != len(negative_topic_ids))
     ):
         raise IndexError_(f"the search index {path} is inconsistent: run `assistant index build`")
     return SearchIndex(

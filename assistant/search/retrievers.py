@@ -4,8 +4,10 @@
   product); a project scores its best passage.
 - :class:`LexicalRetriever`: BM25 over one document per project, on fugashi tokens. Scores
   are divided by the question's own BM25 ceiling (the sum of its tokens' idf × (k1 + 1)), so
-  they read as "how much of the question the project covers", from 0 to 1, whatever the
-  question's length or language; words the corpus never uses lower it.
+  they read as "how much of the question the project covers", whatever the question's length or
+  language; words the corpus never uses lower it. (bm25s's Lucene scoring leaves out the
+  (k1 + 1) factor, so the share stays below 1 / (k1 + 1) = 0.4: a scale, not a probability; the
+  fusion weight and the confidence model are fitted on it as it is.)
 - :class:`HybridRetriever`: dense + ``lexical_weight`` × lexical coverage (or reciprocal-rank
   fusion, or one side alone, for comparison). The method and weight are chosen by measurement
   (``assistant tune``), not by hand; see ``assistant/data/retrieval_params.json``.
@@ -124,16 +126,16 @@ class LexicalRetriever(_ProjectRetriever):
         return self.coverage(self.analyzer.tokens(query))
 
     def coverage(self, tokens: list[str]) -> Floats:
-        """Each project's BM25 score over the question's ceiling, in [0, 1]."""
+        """Each project's BM25 score over the question's ceiling (0 to 0.4: see the module docstring)."""
         if not tokens:
             return np.zeros(len(self.index.project_ids))
         raw = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
         return raw / self.ceiling(tokens)
 
     def negative_coverage(self, tokens: list[str]) -> float:
-        """How much of the question the closest topic no project covers covers lexically (0–1).
+        """How much of the question the closest topic no project covers covers lexically.
 
-        The same measure as :meth:`coverage`, over one document per out-of-scope topic: 「冷蔵庫を
+        The same measure as :meth:`coverage` (0 to 0.4), over one document per out-of-scope topic: 「冷蔵庫を
         処分したい」 shares 冷蔵庫 with the appliance-recycling topic, which no project's text has.
         """
         bm25 = self.index.negative_bm25
@@ -143,7 +145,7 @@ class LexicalRetriever(_ProjectRetriever):
         return float(np.max(bm25.get_scores(tokens))) / ceiling
 
     def ceiling(self, tokens: list[str]) -> float:
-        """The most a project's document could score for these tokens: Σ idf × (k1 + 1).
+        """The question's ceiling over the projects' documents: Σ idf × (k1 + 1).
 
         Tokens the corpus never uses count with the idf of an unseen word, so a question
         made of words no project has stays low.
@@ -152,7 +154,7 @@ class LexicalRetriever(_ProjectRetriever):
 
 
 def _ceiling(tokens: list[str], frequency: dict[str, int], documents: int, k1: float) -> float:
-    """Σ idf × (k1 + 1) over the tokens: the most one of ``documents`` BM25 documents could score."""
+    """Σ idf × (k1 + 1) over the tokens, idf as among ``documents`` BM25 documents (the scale of coverage)."""
     total = 0.0
     for token in tokens:
         df = frequency.get(token, 0)
@@ -179,7 +181,7 @@ class Retrieval:
     negative_share: float = 0.0
     """Of the question's nearest resident-style questions, the share that no project answers."""
     negative_lexical: float = 0.0
-    """How much of the question the lexically closest topic no project covers covers (0–1)."""
+    """How much of the question the lexically closest topic no project covers covers (as :attr:`lexical`)."""
 
     def top(self, n: int = 1) -> list[int]:
         """Positions of the best ``n`` projects."""
@@ -243,24 +245,19 @@ class HybridRetriever(_ProjectRetriever):
             embedder = self.dense.embedder
             pending = list(zip(missing, embedder.submit_queries(missing), strict=True))
             tokens = {query: self.lexical.analyzer.tokens(query) for query in missing}
+            words = {
+                query: (self.lexical.coverage(t), self.lexical.ceiling(t), self.lexical.negative_coverage(t))
+                for query, t in tokens.items()
+            }
             for query, future in pending:
                 vector = embedder.remember(query, future.result())
                 dense, examples, closest = self.dense._passage_scores(vector)
                 negative, topic = self.dense.negative_for_vector(vector)
                 share = self.dense.negative_share(vector, closest)
-                lexical = self.lexical.coverage(tokens[query])
+                lexical, ceiling, negative_lexical = words[query]
                 for array in (dense, examples, lexical):
                     array.setflags(write=False)
-                found[query] = _Scores(
-                    dense,
-                    examples,
-                    lexical,
-                    negative,
-                    topic,
-                    self.lexical.ceiling(tokens[query]),
-                    share,
-                    self.lexical.negative_coverage(tokens[query]),
-                )
+                found[query] = _Scores(dense, examples, lexical, negative, topic, ceiling, share, negative_lexical)
             with self._lock:
                 for query in missing:
                     self._scores[query] = found[query]  # type: ignore[assignment]

@@ -69,9 +69,11 @@ def to_katakana(text: str) -> str:
 
 
 def fold_latin(word: str) -> str | None:
-    """A Latin-script word without its diacritics (``língua`` → ``lingua``, ``giữa`` → ``giua``),
-    or None if the word is not Latin script. Residents often type Vietnamese, Portuguese and
-    Spanish without them (a phone keyboard, a hurry), so both spellings must meet."""
+    """A lower-case Latin-script word without its diacritics (``língua`` → ``lingua``, ``giữa`` →
+    ``giua``), or None if it is not one (the tokenizer lower-cases first; letters with no
+    decomposition outside ``_UNDECOMPOSED``, such as ``ı``, leave the word as it is). Residents
+    often type Vietnamese, Portuguese and Spanish without them (a phone keyboard, a hurry), so both
+    spellings must meet."""
     if _LATIN.match(word):
         return word
     decomposed = unicodedata.normalize("NFD", word.translate(_UNDECOMPOSED))

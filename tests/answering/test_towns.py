@@ -172,7 +172,7 @@ def test_a_turn_going_back_resolves_to_the_earlier_project(assistant) -> None:  
 def test_a_sentence_saying_only_where_the_resident_lives_is_not_the_need(assistant) -> None:  # type: ignore[no-untyped-def]
     """「I live in Kanra.」 names a town that the bulky-waste project names; the need is the rest.
 
-    Searched whole, this message puts bulky-waste first (confidently enough to answer with it)."""
+    Searched whole, this message puts bulky-waste first."""
     text = "I live in Kanra. Is there a room my son can go to instead of school?"
     whole = assistant.retriever.search(text)
     assert assistant.index.project_ids[whole.order[0]] == "bulky-waste"

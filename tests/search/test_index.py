@@ -38,6 +38,7 @@ def test_manifest_records_what_the_index_was_built_from(settings, built_index: P
         "bm25",
         "negatives_bm25",
         "negatives_documents.jsonl",
+        "negatives_df.json",
         "passages.jsonl",
         "documents.jsonl",
         "manifest.json",
@@ -51,21 +52,45 @@ def test_manifest_records_what_the_index_was_built_from(settings, built_index: P
     assert load_corpus(snapshot).digest == manifest.corpus_digest
 
 
-def test_a_corpus_listing_no_out_of_scope_topic_still_builds_and_answers(
-    tmp_path: Path, corpus_copy: Path, embedder
+def test_a_corpus_listing_no_out_of_scope_topic_still_builds(
+    tmp_path: Path, corpus_copy: Path, embedder, settings, run_cli: CliRunner
 ) -> None:  # type: ignore[no-untyped-def]
-    """Staff may empty out_of_scope.yaml: the index has no topics to compare with, and says so."""
+    """Staff may empty out_of_scope.yaml, or list a topic whose examples hold no word BM25 keeps
+    (bm25s cannot index an empty vocabulary): the index builds, its word signal reads 0, and
+    `index build` warns that fewer questions will be refused."""
     from assistant.search.retrievers import LexicalRetriever
     from assistant.search.tokens import TextAnalyzer
 
-    (corpus_copy / "out_of_scope.yaml").write_text("topics: []\n", encoding="utf-8")
+    oos = corpus_copy / "out_of_scope.yaml"
+    oos.write_text(
+        "topics:\n  - id: asks-nothing\n    description: x\n"
+        "    examples: ['Is it?', 'What is this?', 'Can you tell me?']\n",
+        encoding="utf-8",
+    )
     path = build_index(tmp_path / "index", load_corpus(corpus_copy), embedder, show_progress=False)
     assert not (path / "negatives_bm25").exists()
     index = load_version(path, model=embedder.model_spec)
-    assert index.negative_bm25 is None and index.negative_topic_ids == []
+    assert index.negative_bm25 is None and index.negative_topic_ids == ["asks-nothing"]
     lexical = LexicalRetriever(index=index, analyzer=TextAnalyzer())
     assert lexical.negative_coverage(lexical.analyzer.tokens("冷蔵庫を処分したい")) == 0.0
     assert lexical.project_scores("病児保育").argmax() == index.project_ids.index("sick-child-care")
+
+    oos.write_text("topics: []\n", encoding="utf-8")
+    env = {"ASSISTANT_CORPUS_DIR": str(corpus_copy), "ASSISTANT_INDEX_DIR": str(tmp_path / "index2")}
+    result = run_cli("index", "build", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "out_of_scope.yaml lists no topic" in result.stderr
+
+
+def test_a_version_whose_topic_files_do_not_match_its_corpus_is_damaged(
+    tmp_path: Path, built_index: Path, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Emptying negatives_documents.jsonl would silently switch the topics' word signal off."""
+    copy = tmp_path / built_index.name
+    shutil.copytree(built_index, copy)
+    (copy / "negatives_documents.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(IndexError_, match="inconsistent"):
+        load_version(copy, model=settings.model_spec)
 
 
 def test_a_rebuild_swaps_current_atomically_and_prunes(seeded_index: Path, settings, embedder) -> None:  # type: ignore[no-untyped-def]
