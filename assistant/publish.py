@@ -32,16 +32,23 @@ from typing import Any
 from assistant.answering.service import Assistant
 from assistant.config import ROOT, Settings
 from assistant.corpus import load_corpus
-from assistant.errors import IndexError_
+from assistant.errors import IndexError_, PublishError
 from assistant.evaluation.comparison import Gate, evaluate
 from assistant.evaluation.metrics import failures
 from assistant.evaluation.questions import QuestionSetError, load_questions
-from assistant.model.backends import make_embedder
+from assistant.model.backends import choose_backend, make_embedder
 from assistant.model.embeddings import Embedder
 from assistant.model.fingerprint import model_fingerprint
 from assistant.search.index import build_version, install_version, load_version, read_manifest
 from assistant.search.params import load_params
-from assistant.search.versions import activate, clean_leftovers, current_name, rollback, writer_lock
+from assistant.search.versions import (
+    activate,
+    clean_leftovers,
+    current_name,
+    previous_version,
+    rollback,
+    writer_lock,
+)
 
 GATE = ROOT / "eval" / "gate.json"
 QUESTIONS = ROOT / "eval" / "questions"
@@ -171,10 +178,27 @@ def _gate(
 def roll_back(settings: Settings) -> tuple[str, str]:
     """Point ``CURRENT`` at the previous published version (under the writer lock); returns (from, to).
 
+    A previous version the servers would refuse (built by an older assistant, or with another
+    model or embedding backend) is not rolled back to: CURRENT would point at a folder no server
+    loads.
+
     Raises:
-        PublishError: nothing to roll back to.
+        PublishError: nothing to roll back to, or the previous version is stale.
         PublishBusyError: a publish is running.
     """
     with writer_lock(settings.index_dir, "rollback"):
         clean_leftovers(settings.index_dir)
+        target = previous_version(settings.index_dir)
+        if target is not None:
+            problems = read_manifest(settings.index_dir / target).problems_against(
+                corpus_digest=None,
+                model=settings.model_spec,
+                model_fingerprint=model_fingerprint(settings.model_spec),
+                backend=choose_backend(settings).label,
+            )
+            if problems:
+                raise PublishError(
+                    f"not rolled back: the servers would refuse the previous version {target} "
+                    f"({'; '.join(problems)}); publish the corpus you want live instead (`assistant publish`)"
+                )
         return rollback(settings.index_dir)

@@ -98,6 +98,25 @@ def test_publish_puts_a_change_live_and_rollback_takes_it_back(
     assert "Traceback" not in none_left.stderr
 
 
+def test_rollback_refuses_a_previous_version_the_servers_would_refuse(
+    env: dict[str, str], seeded_index: Path, corpus_copy: Path, gate_files, run_cli: CliRunner
+) -> None:  # type: ignore[no-untyped-def]
+    """After an upgrade that changes the index format, the version before it is stale: rolling
+    back to it would point CURRENT at a folder no server loads."""
+    before = current_name(seeded_index)
+    _edit(corpus_copy, "health-dial-24", contact="富岡市 健康推進課 0274-00-0000")
+    assert run_cli("publish", *_gate_args(gate_files), env=env).returncode == 0
+    after = current_name(seeded_index)
+    manifest = seeded_index / before / "manifest.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["index_format"] = 2
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    back = run_cli("rollback", env=env)
+    assert back.returncode == 2 and f"the servers would refuse the previous version {before}" in back.stderr
+    assert "built by an older version of the assistant" in back.stderr and "Traceback" not in back.stderr
+    assert current_name(seeded_index) == after
+
+
 def test_an_invalid_corpus_is_not_published_and_every_problem_is_named(
     env: dict[str, str], seeded_index: Path, corpus_copy: Path, gate_files, run_cli: CliRunner
 ) -> None:  # type: ignore[no-untyped-def]
