@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assistant.answering.language import detect
+from assistant.answering.language import Language, detect
 from assistant.answering.service import Assistant, sentences
 from assistant.evaluation.questions import EvalQuestion
 from assistant.search.confidence import FOLLOW_FEATURES, features, fit_logistic
@@ -69,9 +69,10 @@ def _with_fused(retrieval: Retrieval, fused: Floats) -> Retrieval:
     return replace(retrieval, fused=fused, order=[int(i) for i in np.argsort(-fused, kind="stable")])
 
 
-def _query(assistant: Assistant, question: str) -> tuple[str, bool]:
+def _query(assistant: Assistant, question: str) -> tuple[str, Language]:
+    """The question as the service searches it (romaji turned into kana), and its language."""
     language = detect(question, parser=assistant.analyzer.parse)
-    return language.kana or question, language.japanese
+    return language.kana or question, language
 
 
 def tune(
@@ -97,7 +98,8 @@ def tune(
     standalone = [q for q in questions if not q.follow_up_of and q.kind != "town_list"]
     scored = []
     for question in standalone:
-        query, japanese = _query(assistant, question.question)
+        query, language = _query(assistant, question.question)
+        japanese = language.japanese
         # As the service reads it: the whole, each sentence of a long message, and kana written
         # with the corpus's words when that differs (the more confident counts).
         spelled = assistant.readings.spelled(query) if mostly_kana(query) else query
@@ -242,9 +244,9 @@ def _follow_model(assistant: Assistant, questions: list[EvalQuestion]) -> tuple[
         if previous_id is None:
             continue
         previous = assistant.index.project_ids.index(previous_id)
-        language = detect(turn.question, parser=assistant.analyzer.parse)
+        query, language = _query(assistant, turn.question)
         # Read as Assistant.ask reads it: a sentence asking for another language is not the question.
-        read = assistant.read_turn(turn.question, language.kana or turn.question, language, previous)
+        read = assistant.read_turn(turn.question, query, language, previous)
         if read.only_language:
             continue  # answered with the conversation's project, without the model
         asked = assistant.turn_cues.aspect(read.text) or assistant.turn_cues.aspect(read.query)

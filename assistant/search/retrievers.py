@@ -125,12 +125,15 @@ class LexicalRetriever(_ProjectRetriever):
     def project_scores(self, query: str) -> Floats:
         return self.coverage(self.analyzer.tokens(query))
 
-    def coverage(self, tokens: list[str]) -> Floats:
-        """Each project's BM25 score over the question's ceiling (0 to 0.4: see the module docstring)."""
+    def coverage(self, tokens: list[str], ceiling: float | None = None) -> Floats:
+        """Each project's BM25 score over the question's ceiling (0 to 0.4: see the module docstring).
+
+        ``ceiling``: :meth:`ceiling` of these tokens, when the caller has it already.
+        """
         if not tokens:
             return np.zeros(len(self.index.project_ids))
         raw = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
-        return raw / self.ceiling(tokens)
+        return raw / (self.ceiling(tokens) if ceiling is None else ceiling)
 
     def negative_coverage(self, tokens: list[str]) -> float:
         """How much of the question the closest topic no project covers covers lexically.
@@ -244,11 +247,11 @@ class HybridRetriever(_ProjectRetriever):
         if missing:
             embedder = self.dense.embedder
             pending = list(zip(missing, embedder.submit_queries(missing), strict=True))
-            tokens = {query: self.lexical.analyzer.tokens(query) for query in missing}
-            words = {
-                query: (self.lexical.coverage(t), self.lexical.ceiling(t), self.lexical.negative_coverage(t))
-                for query, t in tokens.items()
-            }
+            words: dict[str, tuple[Floats, float, float]] = {}
+            for query in missing:
+                tokens = self.lexical.analyzer.tokens(query)
+                ceiling = self.lexical.ceiling(tokens)
+                words[query] = (self.lexical.coverage(tokens, ceiling), ceiling, self.lexical.negative_coverage(tokens))
             for query, future in pending:
                 vector = embedder.remember(query, future.result())
                 dense, examples, closest = self.dense._passage_scores(vector)
