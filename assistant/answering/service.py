@@ -30,6 +30,7 @@ from assistant.answering.answers import Citation, ResidentTown
 from assistant.answering.intents import ListCues, TurnCues, asks_eligibility
 from assistant.answering.language import Language, detect, japanese_kanji_only
 from assistant.answering.names import ProjectNames
+from assistant.answering.negation import NegationReader
 from assistant.answering.sessions import Conversation, ConversationStore, MemoryConversations
 from assistant.answering.towns import TownFinder
 from assistant.answering.validation import validate_question, validate_session_id, validate_town
@@ -231,6 +232,7 @@ class Assistant:
         ]
         self._categories = self._category_terms()
         self.towns = TownFinder(corpus.zone, self.analyzer)
+        self.negations = NegationReader(self.analyzer)
         self.list_cues = ListCues(corpus.languages.values())
         self.turn_cues = TurnCues(corpus.languages.values())
         self.names = ProjectNames(corpus, index.project_ids)
@@ -417,19 +419,22 @@ class Assistant:
         the message, if any, is the question. ``assistant tune`` reads its conversation turns here
         too, so the follow-up model is fitted on what :meth:`ask` sees.
         """
+        # What a Japanese question says it is not about (「公民館じゃなくて体育館」) is not searched for.
+        searched = self.negations.without(query) if language.japanese else query
         if previous is None:
-            return Turn(text, query, language, self.evidence(query, japanese=language.japanese))
+            return Turn(text, query, language, self.evidence(searched, japanese=language.japanese))
         subject = self._projects[previous].name
         ends = request_ends(query) if query == text else []
         evidence = self.evidence(
-            query, japanese=language.japanese, context=f"{subject} {query}", ends=[end for end, _ in ends]
+            searched, japanese=language.japanese, context=f"{subject} {searched}", ends=[end for end, _ in ends]
         )
         if asked_for := self.asks_for_language(text, evidence.whole):
             return Turn(text, query, language, evidence, _in_form(asked_for, language), only_language=True)
         for end, rest in ends:
             if asked_for := self.asks_for_language(end, evidence.ends[end][0]):
                 said = detect(rest, parser=self.analyzer.parse)
-                evidence = self.evidence(rest, japanese=said.japanese, context=f"{subject} {rest}")
+                searched = self.negations.without(rest) if said.japanese else rest
+                evidence = self.evidence(searched, japanese=said.japanese, context=f"{subject} {searched}")
                 return Turn(rest, rest, said, evidence, _in_form(asked_for, said))
         return Turn(text, query, language, evidence)
 

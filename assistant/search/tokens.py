@@ -49,6 +49,17 @@ _STOP_LATIN = {
 }  # fmt: skip
 
 
+class Word(NamedTuple):
+    """One word of the text as written (not normalized), with where it stands: for reading grammar."""
+
+    start: int
+    end: int
+    surface: str
+    pos1: str
+    pos2: str
+    lemma: str
+
+
 class Morpheme(NamedTuple):
     """One word as fugashi segments it."""
 
@@ -126,6 +137,22 @@ class TextAnalyzer:
                 if pos1 in _SYMBOL_POS1:
                     reading = ""
                 out.append(Morpheme(surface, lemma, reading if _KATAKANA.match(reading or "-") else "", content))
+        return out
+
+    def words(self, text: str) -> list[Word]:
+        """Every word of ``text`` as written, with its offsets, part of speech and lemma."""
+        out: list[Word] = []
+        position = 0
+        with self._lock:
+            tagger = self._ensure_tagger()
+            for word in tagger(text):
+                start = text.find(word.surface, position)
+                if start < 0:  # the tagger altered the text (it does not): stop rather than misplace
+                    break
+                position = start + len(word.surface)
+                feature = word.feature
+                lemma = (feature.lemma or word.surface).split("-", 1)[0]
+                out.append(Word(start, position, word.surface, feature.pos1 or "", feature.pos2 or "", lemma))
         return out
 
     def parse(self, text: str) -> list[tuple[str, bool, bool]]:
