@@ -419,34 +419,37 @@ class Assistant:
         the message, if any, is the question. ``assistant tune`` reads its conversation turns here
         too, so the follow-up model is fitted on what :meth:`ask` sees.
         """
-        # What a Japanese question says it is not about (「公民館じゃなくて体育館」) is not searched for.
-        searched = self.negations.without(query) if language.japanese else query
         if previous is None:
-            return Turn(text, query, language, self.evidence(searched, japanese=language.japanese))
+            return Turn(text, query, language, self.evidence(query, japanese=language.japanese))
         subject = self._projects[previous].name
         ends = request_ends(query) if query == text else []
-        evidence = self.evidence(
-            searched, japanese=language.japanese, context=f"{subject} {searched}", ends=[end for end, _ in ends]
-        )
+        evidence = self.evidence(query, japanese=language.japanese, subject=subject, ends=[end for end, _ in ends])
         if asked_for := self.asks_for_language(text, evidence.whole):
             return Turn(text, query, language, evidence, _in_form(asked_for, language), only_language=True)
         for end, rest in ends:
             if asked_for := self.asks_for_language(end, evidence.ends[end][0]):
                 said = detect(rest, parser=self.analyzer.parse)
-                searched = self.negations.without(rest) if said.japanese else rest
-                evidence = self.evidence(searched, japanese=said.japanese, context=f"{subject} {searched}")
+                evidence = self.evidence(rest, japanese=said.japanese, subject=subject)
                 return Turn(rest, rest, said, evidence, _in_form(asked_for, said))
         return Turn(text, query, language, evidence)
 
     def evidence(
-        self, query: str, *, japanese: bool, context: str | None = None, ends: list[str] | None = None
+        self, query: str, *, japanese: bool, subject: str | None = None, ends: list[str] | None = None
     ) -> Evidence:
-        """Retrieve for the whole question, its sentences and clauses, and in the conversation's context
-        (and for ``ends``, the sentences that may ask for another language).
+        """Retrieve for the whole question, its sentences and clauses, and read with ``subject`` (the
+        conversation's project; and for ``ends``, the sentences that may ask for another language).
 
         All the texts go to the model together (one burst: see ``QueryBatcher``).
         """
         parts, clauses = sentences(query), segments(query)
+        # What a Japanese question says it is not about (「公民館じゃなくて体育館」, 「熱がないときに」) is
+        # also searched without it. That reading is the question when it is confident on its own of
+        # another project (the phrase ruled out pulled the search to its own project), or of the same
+        # one and more confident than the whole (「公民館じゃなくて体育館を予約したい」 no longer also cites
+        # the community centre); otherwise the whole says more (「車がないときに病院に行く方法は？」).
+        affirmed = self.negations.without(query) if japanese else query
+        context = f"{subject} {query}" if subject is not None else None
+        affirmed_context = f"{subject} {affirmed}" if subject is not None and affirmed != query else None
         # A sentence that only says where the resident lives (「岡本地区に住んでいます。」, "I live in
         # Kanra.") is not part of the need: the town's name would pull the search towards projects that
         # name towns. Such a sentence is one that states a home and, without its place names, is
@@ -458,9 +461,18 @@ class Assistant:
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
         ends = ends or []
-        texts = list(dict.fromkeys([query, *parts, *clauses, *([context] if context else []), *extra, *ends]))
+        negated = [affirmed, *([affirmed_context] if affirmed_context else [])] if affirmed != query else []
+        contexts = [context] if context else []
+        texts = list(dict.fromkeys([query, *parts, *clauses, *contexts, *extra, *ends, *negated]))
         scored = self._scored(texts, japanese)
         whole, confidence = scored[query]
+        if (
+            affirmed != query
+            and scored[affirmed][1] >= self.params.threshold
+            and (scored[affirmed][0].order[0] != whole.order[0] or scored[affirmed][1] > confidence)
+        ):
+            whole, confidence = scored[affirmed]
+            context = affirmed_context
         # Kana written with the corpus's words (「すぽーつの きょうしつ」 → 「スポーツの 教室」): the model
         # reads kanji better than kana. Searched only when the kana question is not confident (one
         # more model call for those few); the more confident of the two readings is the question.
@@ -556,8 +568,10 @@ class Assistant:
         confident = confidence >= params.threshold
         if self._about_elsewhere(text, stated):
             return _Decision([], abstained=True)
-        # A category named in kana (「でんしゃや タクシーの じぎょう」) counts as in the corpus's writing.
-        named = self.named_categories(text) or self.named_categories(self.readings.spelled(query))
+        # A category named in kana (「でんしゃや タクシーの じぎょう」) counts as in the corpus's writing; one
+        # ruled out (「子育てじゃなくて介護の事業を全部」) is not named.
+        affirmed = self.negations.without(text) if japanese else text
+        named = self.named_categories(affirmed) or self.named_categories(self.readings.spelled(query))
         listing = self.list_cues.asks_for_list(text, category=bool(named), town=stated is not None)
         if query != text:  # romaji: the kana form reads like Japanese
             listing = listing or self.list_cues.asks_for_list(query, category=bool(named), town=stated is not None)

@@ -100,10 +100,12 @@ def tune(
     for question in standalone:
         query, language = _query(assistant, question.question)
         japanese = language.japanese
-        # As the service reads it: the whole, each sentence of a long message, and kana written
-        # with the corpus's words when that differs (the more confident counts).
+        # As the service reads it (Assistant.evidence): the whole, each sentence of a long message, kana
+        # written with the corpus's words and the question without what it negates when those differ
+        # (the more confident counts).
         spelled = assistant.readings.spelled(query) if mostly_kana(query) else query
-        texts = [query, *sentences(query), *([spelled] if spelled != query else [])]
+        affirmed = assistant.negations.without(query) if japanese else query
+        texts = list(dict.fromkeys([query, *sentences(query), spelled, affirmed]))
         named = [
             replace(r, named=assistant.names.named(t)) for r, t in zip(retriever.search_many(texts), texts, strict=True)
         ]
