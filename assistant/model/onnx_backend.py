@@ -44,11 +44,13 @@ from assistant.model.unigram import TokenIds, load_tokenizer
 
 EXPORT_SUFFIX = "-onnx"
 EXPORT_INFO = "export.json"
-EXPORT_FORMAT = 2
+EXPORT_FORMAT = 3
 """Bump when the exported graph or the folder's layout changes: older exports are redone on install.
 
 1: ids in, the word-embedding table inside the graph. 2: ``inputs_embeds`` in, the table in
-:data:`WORD_EMBEDDINGS`, read row by row at run time.
+:data:`WORD_EMBEDDINGS`, read row by row at run time. 3: each layer's attention, residual
+LayerNorms and GELU fused into ONNX Runtime's own operators (``attention_fused`` records how many
+attention layers were).
 """
 Quantization = Literal["fp32", "int8"]
 MODEL_FILES: dict[Quantization, str] = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
@@ -130,6 +132,8 @@ class ExportInfo:
     files: dict[str, str]
     exported_at: str = ""
     versions: dict[str, str] | None = None
+    attention_fused: int = 0
+    """Attention layers fused into one ``Attention`` operator each (0: the graph as exported)."""
 
     @classmethod
     def read(cls, folder: Path) -> ExportInfo | None:

@@ -66,6 +66,19 @@ def test_word_embeddings_are_read_from_disk_outside_the_graph(
     assert "word_embeddings.npy" not in Path("/proc/self/maps").read_text()
 
 
+def test_each_layers_attention_is_fused_into_one_operator(model_dir: Path) -> None:
+    """ONNX Runtime fuses none of the attention itself; the export has its optimizer do it (onnx_export)."""
+    import onnx
+
+    export = export_dir_for(model_dir)
+    info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
+    for name in ("model.onnx", "model-int8.onnx"):
+        ops = [node.op_type for node in onnx.load(str(export / name), load_external_data=False).graph.node]
+        assert ops.count("Attention") + ops.count("QAttention") == 12, name
+        assert "Softmax" not in ops and ops.count("SkipLayerNormalization") == 24, name
+    assert info["attention_fused"] == 12
+
+
 def test_an_export_of_the_old_format_is_redone(model_dir: Path, tmp_path: Path) -> None:
     old = tmp_path / "models" / model_dir.name
     shutil.copytree(model_dir, old, copy_function=os.link)
