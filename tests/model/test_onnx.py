@@ -79,6 +79,25 @@ def test_each_layers_attention_is_fused_into_one_operator(model_dir: Path) -> No
     assert info["attention_fused"] == 12
 
 
+def test_an_optimizer_that_fails_leaves_the_graph_as_exported(
+    model_dir: Path, torch_embedder: SentenceTransformerEmbeddings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onnxruntime.transformers import optimizer
+
+    from assistant.model.onnx_export import _fuse
+
+    graph = tmp_path / "model.onnx"
+    shutil.copyfile(export_dir_for(model_dir) / "model.onnx", graph)
+    before = graph.read_bytes()
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("an architecture the optimizer does not know")
+
+    monkeypatch.setattr(optimizer, "optimize_model", fails)
+    assert _fuse(torch_embedder.model, graph) == 0
+    assert graph.read_bytes() == before
+
+
 def test_an_export_of_the_old_format_is_redone(model_dir: Path, tmp_path: Path) -> None:
     old = tmp_path / "models" / model_dir.name
     shutil.copytree(model_dir, old, copy_function=os.link)
