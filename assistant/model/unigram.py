@@ -56,6 +56,9 @@ class LibraryTokenizer:
 
         self._tokenizer = Tokenizer.from_file(str(file))
         self._tokenizer.enable_truncation(max_length=max_length)
+        # The engine pads a batch itself and masks only what it padded; a tokenizer.json that pads
+        # every text to a fixed length (all-MiniLM-L6's, to 128) would have its pads read as words.
+        self._tokenizer.no_padding()
 
     def encode_ids(self, texts: list[str]) -> list[list[int]]:
         return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]

@@ -125,6 +125,13 @@ def _crafted(
 SPECIALS = [("<s>", 0.0), ("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -3.0)]
 
 
+def test_a_tokenizer_file_that_pads_to_a_fixed_length_is_not_padded(minilm_dir: Path) -> None:
+    """all-MiniLM-L6's tokenizer.json pads every text to 128; the engine pads, and masks, only what it pads."""
+    assert json.loads((minilm_dir / "tokenizer.json").read_text(encoding="utf-8"))["padding"] is not None
+    ids = LibraryTokenizer(minilm_dir / "tokenizer.json", 256).encode_ids(["hello", "a longer sentence here"])
+    assert [len(row) for row in ids] == [3, 6]
+
+
 def test_ties_and_unknown_runs_are_settled_as_the_library_settles_them(tmp_path: Path) -> None:
     """Scores chosen so two segmentations tie (▁ab = ▁a + b) and unknown characters sit side by side."""
     from tokenizers import Tokenizer
