@@ -33,6 +33,8 @@ _NOUN_POS1 = {"名詞", "接尾辞", "接頭辞", "代名詞"}
 _ABSENCE_PARTICLES = {"が", "は", "も"}
 _WHEN = {"時", "場合", "日"}
 _PUNCTUATION_POS1 = {"補助記号", "空白", "記号"}
+_NEGATIONS = ("ない", "なく", "無い", "無く")
+"""The surfaces of 無い both forms are read from: a text holding none is not parsed (the hot path)."""
 _READING_TOKENS = ("k:", "r:")
 """BM25 tokens of a text's kana reading: even 「とき」 has them, so they say nothing is left to search."""
 
@@ -45,6 +47,8 @@ class NegationReader:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """(start, end) of each negated phrase: its nouns through the negation (and a joining て, 、)."""
+        if not any(negation in text for negation in _NEGATIONS):
+            return []
         words = self.analyzer.words(text)
         found: list[tuple[int, int]] = []
         for k, word in enumerate(words):

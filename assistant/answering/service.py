@@ -449,7 +449,7 @@ class Assistant:
         # the community centre); otherwise the whole says more (「車がないときに病院に行く方法は？」).
         affirmed = self.negations.without(query) if japanese else query
         context = f"{subject} {query}" if subject is not None else None
-        affirmed_context = f"{subject} {affirmed}" if subject is not None and affirmed != query else None
+        affirmed_context = f"{subject} {affirmed}" if subject is not None else None
         # A sentence that only says where the resident lives (「岡本地区に住んでいます。」, "I live in
         # Kanra.") is not part of the need: the town's name would pull the search towards projects that
         # name towns. Such a sentence is one that states a home and, without its place names, is
@@ -461,9 +461,10 @@ class Assistant:
         bare_whole = self.towns.without(query) if self.towns.resident(query, said=True) else None
         extra = [*home.values(), *([rest] if rest else []), *([bare_whole] if bare_whole else [])]
         ends = ends or []
-        negated = [affirmed, *([affirmed_context] if affirmed_context else [])] if affirmed != query else []
-        contexts = [context] if context else []
-        texts = list(dict.fromkeys([query, *parts, *clauses, *contexts, *extra, *ends, *negated]))
+        readings = [query, *([context] if context else [])]
+        if affirmed != query:
+            readings += [affirmed, *([affirmed_context] if affirmed_context else [])]
+        texts = list(dict.fromkeys([*readings, *parts, *clauses, *extra, *ends]))
         scored = self._scored(texts, japanese)
         whole, confidence = scored[query]
         if (

@@ -152,7 +152,8 @@ def _export_graph(st_model: Any, out: Path) -> None:
     )
     # The written-out (eager) attention, whose pattern ONNX Runtime's optimizer fuses (module docstring).
     implementation = getattr(encoder.config, "_attn_implementation", None)
-    if implementation is not None and hasattr(encoder, "set_attn_implementation"):
+    switch = implementation is not None and hasattr(encoder, "set_attn_implementation")
+    if switch:
         encoder.set_attn_implementation("eager")
     try:
         with _quiet(), torch.inference_mode():
@@ -173,7 +174,7 @@ def _export_graph(st_model: Any, out: Path) -> None:
                 verbose=False,
             )
     finally:
-        if implementation is not None and hasattr(encoder, "set_attn_implementation"):
+        if switch:
             encoder.set_attn_implementation(implementation)
     graph = onnx.load(str(out))
     table_rows = int(_word_embeddings(st_model).num_embeddings)
