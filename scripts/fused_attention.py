@@ -8,8 +8,8 @@ Exports the installed model once more the old way (``torch.onnx.export(dynamo=Tr
 no fusion; what ``assistant model install`` made before) into a temporary folder, then embeds the
 first held-out questions one at a time on both graphs, in alternating rounds, with the session
 options the server uses, and reports the median milliseconds per question of each round, their
-ratio, and the minimum cosine between the two graphs' vectors. Also how many of each graph's two
-callers' worth of questions go through per second with two callers sharing the session (the
+ratio, the minimum cosine between the two graphs' vectors, and each graph's number of nodes. Also
+how many questions per second go through each graph with two callers sharing the session (the
 server's two lanes).
 """
 
@@ -71,6 +71,7 @@ def _timed(session: Any, feeds: list[dict[str, Any]], callers: int) -> float:
 
 
 def main() -> None:
+    import onnx
     import onnxruntime as ort
 
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 300
@@ -97,6 +98,11 @@ def main() -> None:
         }
         vectors = {name: np.vstack([s.run(None, f)[0] for f in feeds]) for name, s in sessions.items()}
         cosine = float(np.min(np.sum(vectors["fused (shipped)"] * vectors["unfused (dynamo export)"], axis=1)))
+        nodes = {
+            name: len(onnx.load(str(path), load_external_data=False).graph.node)
+            for name, path in (("fused (shipped)", embedder.export_dir / MODEL_FILES["fp32"]), ("unfused", old))
+        }
+        print(f"nodes: fused (shipped) {nodes['fused (shipped)']}, unfused (dynamo export) {nodes['unfused']}")
         print(f"{len(feeds)} held-out questions, one at a time; min cosine between the graphs {cosine:.6f}")
         for r in range(rounds):
             medians = {}

@@ -10,8 +10,8 @@ per-token tensor to copy out.
 The graph is then fused by ONNX Runtime's transformer optimizer
 (``onnxruntime.transformers.optimizer``, ``model_type="bert"``): each layer's attention becomes one
 ``Attention`` operator, and the residual LayerNorms and GELUs become ``SkipLayerNormalization`` and
-``BiasGelu`` (148 nodes, against 599 in the graph the dynamo exporter wrote and 992 in the
-TorchScript export the optimizer is given). ONNX Runtime's own graph optimizations, which run when
+``BiasGelu`` (148 nodes, against 599 in the graph the dynamo exporter wrote; both counted by
+``scripts/fused_attention.py``). ONNX Runtime's own graph optimizations, which run when
 a session loads, fuse none of the attention. The optimizer recognises the attention that the TorchScript
 exporter (``dynamo=False``) writes from the encoder's eager implementation; what the dynamo
 exporter writes from PyTorch's fused ``sdpa`` (a ``Softmax`` guarded by ``IsNaN``/``Where``) it does
