@@ -353,8 +353,8 @@ def serve(
         store.migrate_or_degrade()
     finally:
         store.close()
-    load_params(settings.retrieval_params)  # no server on parameters nobody measured
     backend = choose_backend(settings).label
+    load_params(settings.retrieval_params, backend=backend)  # no server on parameters nobody measured
     _, manifest = fresh_version(settings.index_dir, corpus_digest=None, model=settings.model_spec, backend=backend)
     if corpus_digest(settings.corpus_dir) != manifest.corpus_digest:
         typer.echo(
@@ -401,7 +401,7 @@ def tune_command(
     items = load_questions([questions or ROOT / "eval" / "tuning"], set(assistant.corpus.projects))
     bound = MAX_FALSE_ABSTENTION if max_false_abstention is None else max_false_abstention
     params = tune(assistant, items, max_false_abstention=bound)
-    target = output or settings.retrieval_params or default_params_path()
+    target = output or settings.retrieval_params or default_params_path(assistant.embedder.backend)
     save_params(params, target)
     chosen = params.measured["chosen"]
     typer.echo(

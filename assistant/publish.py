@@ -130,7 +130,8 @@ def publish(
             index = load_version(work, model=settings.model_spec, backend=embedder.backend)
             version = index.manifest.version
             report(f"built {version} in {index.manifest.build_seconds:.1f} s")
-            candidate = Assistant(settings, index.corpus, index, embedder, load_params(settings.retrieval_params))
+            params = load_params(settings.retrieval_params, backend=embedder.backend)
+            candidate = Assistant(settings, index.corpus, index, embedder, params)
             problems, metrics, failed = _gate(candidate, bounds, questions or [QUESTIONS], report)
             if problems:
                 shutil.rmtree(work, ignore_errors=True)

@@ -258,8 +258,9 @@ class Assistant:
             StaleIndexError: the index was built with another model or backend, or by an older assistant.
             ModelError: the ONNX backend is configured but the model's export is missing.
         """
-        params = params or load_params(settings.retrieval_params)  # first: a bad file fails before the index loads
-        embedder = make_embedder(settings)
+        embedder = make_embedder(settings)  # cheap: the model loads on warm_up or first use
+        # Before the index: a bad parameters file fails first.
+        params = params or load_params(settings.retrieval_params, backend=embedder.backend)
         index = load_index(settings.index_dir, model=settings.model_spec, backend=embedder.backend)
         return cls(settings, index.corpus, index, embedder, params)
 

@@ -182,6 +182,7 @@ def tune(
                 "command": "assistant tune",
                 "date": time.strftime("%Y-%m-%d", time.gmtime()),
                 "model": assistant.index.manifest.model,
+                "backend": assistant.embedder.backend,
                 "questions": len(scored),
                 "in_scope": len(inside),
                 "out_of_scope": len(scored) - len(inside),

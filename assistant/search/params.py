@@ -1,8 +1,12 @@
 """The retrieval and abstention parameters, as measured by ``assistant tune``.
 
-They live in ``assistant/data/retrieval_params.json`` (``ASSISTANT_RETRIEVAL_PARAMS`` points
-elsewhere) with a record of how they were measured: the command, the model, the question set
-and the figures. They are chosen on ``eval/tuning/`` and judged on ``eval/questions/``.
+Each embedding backend's vectors have their own, tuned on them: the threshold and the confidence
+model follow the scores the vectors give. ``assistant/data/retrieval_params.onnx-int8.json`` is
+for the int8 export (the default backend), ``assistant/data/retrieval_params.json`` for the fp32
+vectors, which ``onnx`` and ``torch`` share (cosine 1.0000, the same answers question for question).
+``ASSISTANT_RETRIEVAL_PARAMS`` points elsewhere. Each file records how it was measured: the
+command, the model, the backend, the question set and the figures. They are chosen on
+``eval/tuning/`` and judged on ``eval/questions/``.
 """
 
 from __future__ import annotations
@@ -36,23 +40,32 @@ class RetrievalParams(BaseModel):
     measured: dict[str, Any] = Field(default_factory=dict)
 
 
-def default_params_path() -> Path:
-    """The parameters shipped with the package."""
-    return Path(str(resources.files("assistant").joinpath("data/retrieval_params.json")))
+def vectors(backend: str) -> str:
+    """Which vectors a backend gives: ``int8`` for ``onnx-int8``, ``fp32`` for ``onnx`` and ``torch``."""
+    return "int8" if backend.endswith("-int8") else "fp32"
 
 
-def load_params(path: Path | None = None) -> RetrievalParams:
-    """Read the measured parameters: ``path``, or the shipped file when None.
+def default_params_path(backend: str = "onnx-int8") -> Path:
+    """The parameters shipped with the package for ``backend``'s vectors."""
+    name = "retrieval_params.onnx-int8.json" if vectors(backend) == "int8" else "retrieval_params.json"
+    return Path(str(resources.files("assistant").joinpath(f"data/{name}")))
+
+
+def load_params(path: Path | None = None, *, backend: str = "onnx-int8") -> RetrievalParams:
+    """Read the measured parameters: ``path``, or the file shipped for ``backend`` when None.
 
     Every field must be in the file, the confidence model included: a missing or partial file
     would otherwise fall back to defaults nobody measured (under which the assistant never
     abstains). Only ``assistant tune`` starts from :class:`RetrievalParams` defaults, explicitly.
+    A file tuned on the other precision's vectors (its ``measured.backend``) is refused too: its
+    threshold was set on scores the running backend does not give.
 
     Raises:
         ConfigError: the file is missing, unreadable, not JSON, lacks a field, has an unknown
-            field or a bad value; the message names the file and the fields.
+            field or a bad value, or was tuned on another precision's vectors; the message names
+            the file and the fields.
     """
-    target = path or default_params_path()
+    target = path or default_params_path(backend)
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -71,9 +84,18 @@ def load_params(path: Path | None = None) -> RetrievalParams:
         problems.append("field 'confidence' is null: the abstention threshold needs the tuned confidence model")
     if not problems:
         try:
-            return RetrievalParams.model_validate(data)
+            params = RetrievalParams.model_validate(data)
         except ValidationError as exc:
             problems = [f"field '{'.'.join(str(p) for p in error['loc'])}': {error['msg']}" for error in exc.errors()]
+        else:
+            tuned_on = params.measured.get("backend")
+            if not isinstance(tuned_on, str) or vectors(tuned_on) == vectors(backend):
+                return params
+            problems = [
+                f"they were tuned on the {tuned_on} backend's vectors (measured.backend), but {backend} is "
+                f"configured: run `assistant tune` with ASSISTANT_EMBEDDING_BACKEND={backend}, or set "
+                f"ASSISTANT_RETRIEVAL_PARAMS to {default_params_path(backend)}"
+            ]
     raise ConfigError(f"retrieval parameters {target} are invalid: " + "; ".join(problems))
 
 

@@ -32,6 +32,11 @@ def test_targets_are_judged_against_the_fastest_faithful_floor_and_the_baseline(
     assert targets["p50_new_1_client_to_floor"]["measured"] == pytest.approx(9.0 / 7.0, abs=0.01)
     assert targets["throughput_new_16_clients_to_naive"]["measured"] == 5.0
     assert all(row["met"] for row in targets.values()), targets
+    assert result.own_floor_ratio == pytest.approx(9.0 / 7.0, abs=0.01), "the onnx server's own floor is onnx's"
+    int8 = BenchResult(300, "onnx-int8", result.floors_ms, ours, naive)
+    assert int8.own_floor_ratio == 3.0, "an int8 server is also set against int8's own floor"
+    assert "to the onnx-int8 floor (the server's own): 3.0" in int8.table()
+    assert int8.as_dict()["p50_new_1_client_to_own_floor"] == 3.0
     ours.rss_mb = 700.0
     assert result.targets()["rss_mb"]["met"] is False
     assert "ours     new" in result.table() and "MISSED" in result.table()

@@ -28,6 +28,25 @@ def test_the_shipped_parameters_load_and_were_measured() -> None:
     assert params.confidence is not None and params.measured["command"].startswith("assistant tune")
 
 
+@pytest.mark.parametrize(("backend", "vectors"), [("onnx-int8", "onnx-int8"), ("onnx", "onnx"), ("torch", "onnx")])
+def test_each_backend_loads_the_parameters_tuned_on_its_vectors(backend: str, vectors: str) -> None:
+    """int8 vectors give other scores than fp32's: each precision has its own threshold and confidence model."""
+    params = load_params(backend=backend)
+    assert params.measured["backend"] == vectors
+    assert default_params_path(backend).name.startswith("retrieval_params")
+    assert default_params_path("onnx-int8") != default_params_path("onnx") == default_params_path("torch")
+
+
+@pytest.mark.parametrize(("tuned", "running"), [("onnx-int8", "onnx"), ("onnx", "onnx-int8"), ("onnx-int8", "torch")])
+def test_parameters_tuned_on_the_other_precision_are_refused(tuned: str, running: str) -> None:
+    path = default_params_path(tuned)
+    with pytest.raises(ConfigError) as caught:
+        load_params(path, backend=running)
+    message = str(caught.value)
+    assert str(path) in message and f"tuned on the {tuned} backend's vectors" in message
+    assert f"but {running} is configured" in message and str(default_params_path(running)) in message
+
+
 def test_a_missing_file_is_an_error_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.json"
     with pytest.raises(ConfigError, match=f"retrieval parameters {missing}: no such file"):
@@ -70,3 +89,11 @@ def test_commands_stop_with_exit_2_on_a_missing_parameters_file(
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"retrieval parameters {missing}: no such file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_command_on_fp32_refuses_the_int8_parameters(tmp_path: Path, run_cli: CliRunner) -> None:
+    int8 = default_params_path("onnx-int8")
+    env = {"ASSISTANT_RETRIEVAL_PARAMS": str(int8), "ASSISTANT_EMBEDDING_BACKEND": "onnx"}
+    result = run_cli("ask", "病児保育", env=env, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "tuned on the onnx-int8 backend's vectors" in result.stderr and "Traceback" not in result.stderr
