@@ -85,11 +85,11 @@ class Settings(BaseSettings):
 
     # --- speed
     embedding_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
-        default="onnx-int8",
+        default="onnx",
         description=(
-            "onnx-int8: ONNX Runtime over the int8 quantization of the exported model (the default: "
-            "answers within half a point of fp32, twice as fast); onnx: the fp32 export; torch: "
-            "sentence-transformers, the reference. A model with no ONNX export always runs on torch."
+            "onnx: ONNX Runtime over the exported model; onnx-int8: its int8 quantization, with its own "
+            "parameters (twice as fast, 0.6 points more false refusals); torch: sentence-transformers, "
+            "the reference. A model with no ONNX export always runs on torch."
         ),
     )
     max_body_bytes: int = Field(default=65_536, ge=1024, description="Larger request bodies get 413 unread.")

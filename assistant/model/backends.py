@@ -2,14 +2,14 @@
 
 ``ASSISTANT_EMBEDDING_BACKEND``:
 
-- ``onnx-int8`` (default): ONNX Runtime over the dynamically quantized export ``assistant model
-  install`` made next to the model folder, with its own tuned parameters
-  (``assistant/data/retrieval_params.onnx-int8.json``). Its vectors are not faithful to the model's
-  (cosine about 0.975), but its answers are: on the held-out set, hit@1, out-of-scope and false
-  refusals within half a point of fp32's, at half the cost per query (the README's speed section);
-  the server then never imports torch.
-- ``onnx``: the fp32 export, faithful to the model (cosine 1.0000), the same answers as torch
-  question for question.
+- ``onnx`` (default): ONNX Runtime over the fp32 export ``assistant model install`` made next to
+  the model folder. Faithful to the model (cosine 1.0000): the same answers as torch, question
+  for question, at about half its cost per query (``assistant bench``); the server then never
+  imports torch.
+- ``onnx-int8``: the dynamically quantized export, with its own tuned parameters
+  (``assistant/data/retrieval_params.onnx-int8.json``). Half fp32's cost per query again, but on
+  the held-out set it refuses 0.6 points more answerable questions than fp32, more than the
+  half point allowed, so it is not the default (the README's speed section).
 - ``torch``: sentence-transformers, the reference.
 
 A model with no ONNX export (``ASSISTANT_EMBEDDING_MODEL`` set to another folder or a hub id)
@@ -22,7 +22,7 @@ slower.
 Example::
 
     embedder = make_embedder(get_settings())
-    embedder.backend        # 'onnx-int8'
+    embedder.backend        # 'onnx'
 """
 
 from __future__ import annotations

@@ -309,6 +309,7 @@ class Embedder(Embeddings, ABC):
         max_batch: int = 32,
         max_wait: float = 0.002,
         lanes: int = 1,
+        run_size: int = 2,
     ) -> None:
         if not model_spec:
             raise ModelError("no embedding model given")
@@ -323,6 +324,7 @@ class Embedder(Embeddings, ABC):
             max_batch=max_batch,
             max_wait=max_wait,
             lanes=lanes,
+            run_size=run_size,
             name=f"{type(self).__name__}-batcher",
         )
 

@@ -187,6 +187,8 @@ class OnnxEmbeddings(Embedder):
     def __init__(
         self, model_spec: str, export_dir: Path, *, quantization: Quantization = "fp32", **options: Any
     ) -> None:
+        if quantization == "int8":
+            options["run_size"] = 1  # each text alone: see encode()
         super().__init__(model_spec, **options)
         self.export_dir = export_dir
         self.engine = "onnx"
@@ -267,19 +269,26 @@ class OnnxEmbeddings(Embedder):
         return self._tokenizer.encode_ids([prompt + t for t in texts])
 
     def encode(self, texts: list[str], kind: Kind, *, show_progress: bool = False) -> Vectors:
-        """Vectors straight from the session, in batches of ``batch_size`` texts of similar length."""
+        """Vectors straight from the session, in batches of ``batch_size`` texts of similar length.
+
+        int8 embeds each text alone. Its dynamic quantization scales a call's activations by the
+        range of the whole batch, padding included, so a text's vector would depend on the texts
+        beside it: a resident's answer on who else was asking at that moment, the index on how its
+        passages happened to be grouped.
+        """
         self._ensure_loaded()
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prompt = self.prompt(kind)
         prompted = [prompt + text for text in texts]
-        if len(prompted) <= self.batch_size:
+        per_call = 1 if self.quantization == "int8" else self.batch_size
+        if len(prompted) <= per_call:
             return self._run(prompted)
         # Long lists (index builds): sort by length so each batch pads little, as sentence-transformers does.
         order = sorted(range(len(prompted)), key=lambda i: -len(prompted[i]))
         out = np.empty((len(prompted), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        for start in range(0, len(order), per_call):
+            chunk = order[start : start + per_call]
             out[chunk] = self._run([prompted[i] for i in chunk])
         return out
 

@@ -55,8 +55,10 @@ from assistant.search.versions import current_version as current_version
 
 ANALYZER_VERSION = 3
 """Bump when the lexical tokens change: older indexes become stale."""
-INDEX_FORMAT = 3
-"""Bump when a version folder's layout changes (2: it carries its corpus; 3: BM25 over out-of-scope topics)."""
+INDEX_FORMAT = 4
+"""Bump when a version folder's layout or its vectors change (2: it carries its corpus; 3: BM25 over
+out-of-scope topics; 4: int8 embeds each passage alone). A build reuses the passage vectors of an index
+of the same format, model and backend only."""
 CORPUS_SNAPSHOT = "corpus"
 
 
@@ -194,7 +196,11 @@ def _known_vectors(index_dir: Path, fingerprint: str, backend: str) -> dict[str,
         manifest = read_manifest(path)
     except IndexError_:
         return {}
-    if manifest.model_fingerprint != fingerprint or manifest.backend_label != backend:
+    if (
+        manifest.model_fingerprint != fingerprint
+        or manifest.backend_label != backend
+        or manifest.index_format != INDEX_FORMAT
+    ):
         return {}
     known: dict[str, Vectors] = {}
     for name in ("vectors", "negatives"):

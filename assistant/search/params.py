@@ -1,9 +1,9 @@
 """The retrieval and abstention parameters, as measured by ``assistant tune``.
 
-Each embedding backend's vectors have their own, tuned on them: the threshold and the confidence
-model follow the scores the vectors give. ``assistant/data/retrieval_params.onnx-int8.json`` is
-for the int8 export (the default backend), ``assistant/data/retrieval_params.json`` for the fp32
-vectors, which ``onnx`` and ``torch`` share (cosine 1.0000, the same answers question for question).
+Each precision's vectors have their own, tuned on them: the threshold and the confidence model
+follow the scores the vectors give. ``assistant/data/retrieval_params.json`` is for the fp32
+vectors, which ``onnx`` (the default) and ``torch`` share (cosine 1.0000, the same answers question
+for question); ``assistant/data/retrieval_params.onnx-int8.json`` for the int8 export.
 ``ASSISTANT_RETRIEVAL_PARAMS`` points elsewhere. Each file records how it was measured: the
 command, the model, the backend, the question set and the figures. They are chosen on
 ``eval/tuning/`` and judged on ``eval/questions/``.
@@ -45,13 +45,13 @@ def vectors(backend: str) -> str:
     return "int8" if backend.endswith("-int8") else "fp32"
 
 
-def default_params_path(backend: str = "onnx-int8") -> Path:
+def default_params_path(backend: str = "onnx") -> Path:
     """The parameters shipped with the package for ``backend``'s vectors."""
     name = "retrieval_params.onnx-int8.json" if vectors(backend) == "int8" else "retrieval_params.json"
     return Path(str(resources.files("assistant").joinpath(f"data/{name}")))
 
 
-def load_params(path: Path | None = None, *, backend: str = "onnx-int8") -> RetrievalParams:
+def load_params(path: Path | None = None, *, backend: str = "onnx") -> RetrievalParams:
     """Read the measured parameters: ``path``, or the file shipped for ``backend`` when None.
 
     Every field must be in the file, the confidence model included: a missing or partial file
