@@ -197,7 +197,8 @@ def test_an_int8_vector_does_not_depend_on_the_texts_beside_it(settings: Setting
     """int8's dynamic quantization scales a call by its whole batch (padding included): beside a long
     message, a short question's vector moved to cosine 0.997. int8 embeds each text alone."""
     int8 = make_embedder(settings.model_copy(update={"embedding_backend": "onnx-int8"}))
-    short, long = "病児保育", "子どもが熱を出して保育園に行けないので、預けられるところを教えてください。仕事も休めません。" * 3
+    short = "病児保育"
+    long = "子どもが熱を出して保育園に行けないので、預けられるところを教えてください。仕事も休めません。" * 3
     alone = int8.encode([short], "query")[0]
     assert np.array_equal(int8.encode([short, long], "query")[0], alone)
     assert np.array_equal(int8.encode([long, short, "手話"], "document")[1], int8.encode([short], "document")[0])
