@@ -7,11 +7,16 @@ The figures behind the README's speed paragraph (one-text questions in ``ask``, 
 1. In process, one at a time with the caches emptied, for held-out questions that embed exactly one
    text: the p50 of the whole ``ask``, of the wait for the model, and of the work after the vector.
 2. Over HTTP against a real ``assistant serve`` on loopback: the p50 of the client's time minus the
-   answer's own ``elapsed_ms``, for new questions and then the same questions again (kept answers).
+   answer's own ``elapsed_ms``, for new questions and then the same questions again (kept answers),
+   and where that time goes, step by step (the server is started by this script with timing hooks,
+   ``--serve``): from the app receiving the request to the answer starting in its thread (body,
+   validation, the hop to the threadpool), recording, back to the event loop until the response
+   starts, sending the body, and outside the app (uvicorn's HTTP parsing, loopback, the client).
 """
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import tempfile
@@ -65,23 +70,105 @@ def in_process(questions: list[str]) -> None:
           f"model {ms(model)} ms, after the vector {ms(after)} ms")  # fmt: skip
 
 
+STEPS = ("to the thread", "recording", "to the response", "sending", "outside the app")
+
+
 def over_http(questions: list[str]) -> None:
     port = free_port()
-    command, env = our_server(port)
+    _, env = our_server(port)
     env["ASSISTANT_DATA_DIR"] = tempfile.mkdtemp(prefix="where-time-goes-")  # its records stay out of data/
+    command = [sys.executable, __file__, "--serve", str(port)]
     with start_server(command, env, port) as server, httpx.Client(base_url=server.base, timeout=60) as client:
         for question in questions[:20]:
             client.post("/v1/ask", json={"question": question + "?"})
         for label in ("new", "kept"):
-            outside = []
+            outside, total = [], {}
             for question in questions:
                 start = time.perf_counter()
                 answer = client.post("/v1/ask", json={"question": question}).json()
-                outside.append((time.perf_counter() - start) * 1000 - answer["elapsed_ms"])
-            print(f"over HTTP, {label} answers: time outside ask p50 {statistics.median(outside):.1f} ms")
+                total[question] = time.perf_counter() - start
+                outside.append(total[question] * 1000 - answer["elapsed_ms"])
+            marks = client.get("/__marks").json()
+            steps: dict[str, list[float]] = {step: [] for step in STEPS}
+            for question in questions:
+                m = marks.get(question, {})
+                if all(k in m for k in "abcdef"):
+                    app = m["f"] - m["a"]
+                    values = (m["b"] - m["a"], m["d"] - m["c"], m["e"] - m["d"], m["f"] - m["e"], total[question] - app)
+                    for step, value in zip(STEPS, values, strict=True):
+                        steps[step].append(value * 1000)
+            by_step = ", ".join(f"{step} {statistics.median(v):.2f}" for step, v in steps.items() if v)
+            p50 = statistics.median(outside)
+            print(f"over HTTP, {label} answers: time outside ask p50 {p50:.1f} ms ({by_step} ms)")
+
+
+def serve_with_marks(port: int) -> None:
+    """``assistant serve`` with timing hooks: each question's marks, read back from ``GET /__marks``."""
+    import api.app
+    import api.routes.ask as ask_route
+    import api.server
+    from assistant.cli import app
+
+    marks: dict[str, dict[str, float]] = {}
+
+    def answer(assistant: Assistant, store: Any, body: Any, channel: str) -> Any:
+        started = time.perf_counter()
+        result = assistant.ask(body.question, body.session_id, town=body.town)
+        asked = time.perf_counter()
+        if store is not None:
+            took = result.elapsed_ms
+            store.recorder.record_answer(
+                result, question=body.question, channel=channel, session_id=body.session_id, latency_ms=took
+            )
+        marks.setdefault(body.question, {}).update(b=started, c=asked, d=time.perf_counter())
+        return result
+
+    create = api.app.create_app
+
+    def create_app(*args: Any, **kwargs: Any) -> Any:
+        inner = create(*args, **kwargs)
+
+        async def timed(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return await inner(scope, receive, send)
+            if scope["path"] == "/__marks":
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": json.dumps(marks).encode()})
+                return None
+            own: dict[str, float] = {"a": time.perf_counter()}
+            body: list[bytes] = []
+
+            async def received() -> Any:
+                message = await receive()
+                body.append(message.get("body", b""))
+                return message
+
+            async def sent(message: Any) -> None:
+                if message["type"] == "http.response.start":
+                    own["e"] = time.perf_counter()
+                await send(message)
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    own["f"] = time.perf_counter()
+
+            await inner(scope, received, sent)
+            try:
+                marks.setdefault(json.loads(b"".join(body))["question"], {}).update(own)
+            except (ValueError, KeyError, TypeError):
+                pass
+            return None
+
+        return timed
+
+    ask_route._answer = answer
+    api.server.create_app = create_app  # type: ignore[attr-defined]
+    sys.argv = ["assistant", "serve", "--port", str(port)]
+    app()
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        serve_with_marks(int(sys.argv[2]))
+        return
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     settings = get_settings()
     from assistant.corpus import load_corpus
