@@ -101,7 +101,8 @@ def publish(
     Raises:
         CorpusError: the corpus does not validate (nothing was built).
         PublishBusyError: another publish, build or rollback holds the lock.
-        ConfigError: the gate file cannot be read.
+        ConfigError: the gate file cannot be read, or the retrieval parameters are missing, invalid or
+            tuned on the other precision's vectors (nothing was built).
         IndexError_: the corpus changed on disk during the build.
     """
     started = time.perf_counter()
@@ -116,6 +117,7 @@ def publish(
         corpus = load_corpus(settings.corpus_dir)
         report(f"corpus ok: {len(corpus.projects)} projects")
         embedder = embedder or make_embedder(settings)
+        params = load_params(settings.retrieval_params, backend=embedder.backend)  # before any work, too
         if (
             not force
             and previous
@@ -130,7 +132,6 @@ def publish(
             index = load_version(work, model=settings.model_spec, backend=embedder.backend)
             version = index.manifest.version
             report(f"built {version} in {index.manifest.build_seconds:.1f} s")
-            params = load_params(settings.retrieval_params, backend=embedder.backend)
             candidate = Assistant(settings, index.corpus, index, embedder, params)
             problems, metrics, failed = _gate(candidate, bounds, questions or [QUESTIONS], report)
             if problems:

@@ -120,7 +120,7 @@ def assistant(settings, built_index, embedder):  # type: ignore[no-untyped-def]
         model=settings.model_spec,
         backend=embedder.backend,
     )
-    service = Assistant(settings, corpus, index, embedder, load_params())
+    service = Assistant(settings, corpus, index, embedder, load_params(backend=embedder.backend))
     service.warm_up()
     return service
 

@@ -253,7 +253,7 @@ class Assistant:
         a server serves exactly what was published.
 
         Raises:
-            ConfigError: the retrieval parameters file is missing or invalid.
+            ConfigError: the retrieval parameters file is missing, invalid, or tuned on the other precision's vectors.
             IndexError_: no index, or a damaged one.
             StaleIndexError: the index was built with another model or backend, or by an older assistant.
             ModelError: the ONNX backend is configured but the model's export is missing.

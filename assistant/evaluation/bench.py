@@ -6,7 +6,7 @@ One run measures, on loopback:
   ONNX fp32, ONNX int8), each question timed on every backend in turn so the machine's noise
   falls on all alike. Issue 11's ratio target is to the fastest *faithful* backend's floor
   (``assistant model verify``: cosine ≥ 0.999 to sentence-transformers; int8 is not). When the
-  server runs int8 (the default), the ratio to int8's own floor is reported beside it;
+  server runs on another backend (int8), the ratio to that backend's own floor is reported beside it;
 - **the server** (``assistant serve``, a real child process, the configured backend): time from
   start to ready, then ``/v1/ask`` at 1, 4 and 16 concurrent clients, for new questions (a fresh
   server, nothing cached) and the same questions repeated (the query cache): p50 / p95 / p99

@@ -185,7 +185,8 @@ def _read_jsonl(path: Path) -> list[Document]:
 
 
 def _known_vectors(index_dir: Path, fingerprint: str, backend: str) -> dict[str, Vectors]:
-    """Passage vectors of the current index, if it was built with the same model and backend: text → vector.
+    """Passage vectors of the current index, if it was built with the same model, backend and index format:
+    text → vector.
 
     A staff edit to one project then re-embeds only the passages that changed.
     """

@@ -93,8 +93,9 @@ def load_params(path: Path | None = None, *, backend: str = "onnx") -> Retrieval
                 return params
             problems = [
                 f"they were tuned on the {tuned_on} backend's vectors (measured.backend), but {backend} is "
-                f"configured: run `assistant tune` with ASSISTANT_EMBEDDING_BACKEND={backend}, or set "
-                f"ASSISTANT_RETRIEVAL_PARAMS to {default_params_path(backend)}"
+                f"configured: unset ASSISTANT_RETRIEVAL_PARAMS (the shipped file for {backend} is "
+                f"{default_params_path(backend)}), or tune a new file for it with "
+                f"`ASSISTANT_EMBEDDING_BACKEND={backend} assistant tune --output <new file>`"
             ]
     raise ConfigError(f"retrieval parameters {target} are invalid: " + "; ".join(problems))
 

@@ -33,6 +33,7 @@ def test_targets_are_judged_against_the_fastest_faithful_floor_and_the_baseline(
     assert targets["throughput_new_16_clients_to_naive"]["measured"] == 5.0
     assert all(row["met"] for row in targets.values()), targets
     assert result.own_floor_ratio == pytest.approx(9.0 / 7.0, abs=0.01), "the onnx server's own floor is onnx's"
+    assert "(the server's own)" not in result.table(), "on the fastest faithful backend the two ratios are one"
     int8 = BenchResult(300, "onnx-int8", result.floors_ms, ours, naive)
     assert int8.own_floor_ratio == 3.0, "an int8 server is also set against int8's own floor"
     assert "to the onnx-int8 floor (the server's own): 3.0" in int8.table()

@@ -213,3 +213,22 @@ def test_an_index_built_with_another_backend_is_stale(tmp_path: Path, settings, 
     assert read_manifest(copy).backend_label == "torch"
     with pytest.raises(StaleIndexError, match="built with the torch embedding backend, but onnx is configured"):
         load_index(tmp_path, corpus_digest=digest, model=settings.model_spec, backend="onnx")
+
+
+def test_passage_vectors_are_reused_only_from_an_index_of_the_same_format(tmp_path: Path, built_index: Path) -> None:
+    """A staff edit re-embeds only changed passages, but never reuses vectors an older format made
+    another way (format 4: int8 embeds each passage alone, where format 3 batched them)."""
+    from assistant.search.index import INDEX_FORMAT, _known_vectors
+
+    copy = tmp_path / built_index.name
+    shutil.copytree(built_index, copy)
+    (tmp_path / CURRENT).write_text(built_index.name + "\n", encoding="utf-8")
+    manifest = read_manifest(copy)
+    known = _known_vectors(tmp_path, manifest.model_fingerprint, manifest.backend_label)
+    assert len(known) > manifest.projects, "the current index's passage vectors are reused"
+    assert _known_vectors(tmp_path, manifest.model_fingerprint, "onnx-int8") == {}
+
+    data = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    data["index_format"] = INDEX_FORMAT - 1
+    (copy / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    assert _known_vectors(tmp_path, manifest.model_fingerprint, manifest.backend_label) == {}

@@ -91,9 +91,27 @@ def test_commands_stop_with_exit_2_on_a_missing_parameters_file(
     assert "Traceback" not in result.stderr
 
 
-def test_a_command_on_fp32_refuses_the_int8_parameters(tmp_path: Path, run_cli: CliRunner) -> None:
+def test_a_command_on_fp32_refuses_the_int8_parameters(model_dir: Path, run_cli: CliRunner) -> None:
     int8 = default_params_path("onnx-int8")
     env = {"ASSISTANT_RETRIEVAL_PARAMS": str(int8), "ASSISTANT_EMBEDDING_BACKEND": "onnx"}
     result = run_cli("ask", "病児保育", env=env, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "tuned on the onnx-int8 backend's vectors" in result.stderr and "Traceback" not in result.stderr
+    assert "unset ASSISTANT_RETRIEVAL_PARAMS" in result.stderr and "--output" in result.stderr
+
+
+def test_tune_never_writes_over_the_other_precisions_parameters(
+    tmp_path: Path, model_dir: Path, run_cli: CliRunner
+) -> None:
+    fp32 = tmp_path / "fp32.json"
+    fp32.write_bytes(default_params_path("onnx").read_bytes())
+    env = {
+        "ASSISTANT_RETRIEVAL_PARAMS": str(fp32),
+        "ASSISTANT_EMBEDDING_BACKEND": "onnx-int8",
+        "ASSISTANT_INDEX_DIR": str(tmp_path / "no-index"),
+    }
+    result = run_cli("tune", env=env, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{fp32} holds parameters tuned on the onnx backend's vectors" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fp32.read_bytes() == default_params_path("onnx").read_bytes(), "the file is left as it was"
