@@ -374,24 +374,6 @@ def serve(
     )
 
 
-def _refuse_other_precision(target: Path, backend: str) -> None:
-    """``assistant tune`` never writes over parameters tuned on the other precision's vectors (the
-    shipped fp32 file, say, while int8 is configured): that file still serves the other backend."""
-    from assistant.errors import ConfigError
-    from assistant.search.params import vectors
-
-    try:
-        tuned_on = json.loads(target.read_text(encoding="utf-8")).get("measured", {}).get("backend")
-    except (OSError, ValueError, AttributeError):
-        return  # no file, or one that is not a parameters file: tune writes it
-    if isinstance(tuned_on, str) and vectors(tuned_on) != vectors(backend):
-        raise ConfigError(
-            f"{target} holds parameters tuned on the {tuned_on} backend's vectors, and {backend} is configured: "
-            "write these with --output to another file (or unset ASSISTANT_RETRIEVAL_PARAMS to tune the "
-            f"shipped file for {backend})"
-        )
-
-
 @app.command("tune")
 def tune_command(
     questions: Annotated[Path | None, typer.Option(help="Tuning questions (default: eval/tuning/).")] = None,
@@ -414,12 +396,17 @@ def tune_command(
     from assistant.evaluation.questions import load_questions
     from assistant.evaluation.tuning import MAX_FALSE_ABSTENTION, tune
     from assistant.model.backends import choose_backend
-    from assistant.search.params import RetrievalParams, default_params_path, save_params
+    from assistant.search.params import (
+        RetrievalParams,
+        default_params_path,
+        refuse_overwriting_other_vectors,
+        save_params,
+    )
 
     settings = _settings()
     backend = choose_backend(settings).label
     target = output or settings.retrieval_params or default_params_path(backend)
-    _refuse_other_precision(target, backend)  # before the model and the index load
+    refuse_overwriting_other_vectors(target, backend)  # before the model and the index load
     assistant = Assistant.load(settings, params=RetrievalParams())  # tuning starts from the defaults
     items = load_questions([questions or ROOT / "eval" / "tuning"], set(assistant.corpus.projects))
     bound = MAX_FALSE_ABSTENTION if max_false_abstention is None else max_false_abstention

@@ -45,6 +45,32 @@ def vectors(backend: str) -> str:
     return "int8" if backend.endswith("-int8") else "fp32"
 
 
+def _tuned_on_other_vectors(measured: object, backend: str) -> str | None:
+    """The backend a file's ``measured`` record was tuned on, when its vectors are not ``backend``'s."""
+    tuned_on = measured.get("backend") if isinstance(measured, dict) else None
+    return tuned_on if isinstance(tuned_on, str) and vectors(tuned_on) != vectors(backend) else None
+
+
+def refuse_overwriting_other_vectors(target: Path, backend: str) -> None:
+    """``assistant tune`` never writes over parameters tuned on the other precision's vectors (the
+    shipped fp32 file, say, while int8 is configured): that file still serves the other backend.
+
+    Raises:
+        ConfigError: ``target`` holds such parameters (a missing or unreadable file is written).
+    """
+    try:
+        data = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    tuned_on = _tuned_on_other_vectors(data.get("measured") if isinstance(data, dict) else None, backend)
+    if tuned_on is not None:
+        raise ConfigError(
+            f"{target} holds parameters tuned on the {tuned_on} backend's vectors, and {backend} is configured: "
+            "write these with --output to another file (or unset ASSISTANT_RETRIEVAL_PARAMS to tune the "
+            f"shipped file for {backend})"
+        )
+
+
 def default_params_path(backend: str = "onnx") -> Path:
     """The parameters shipped with the package for ``backend``'s vectors."""
     name = "retrieval_params.onnx-int8.json" if vectors(backend) == "int8" else "retrieval_params.json"
@@ -88,8 +114,8 @@ def load_params(path: Path | None = None, *, backend: str = "onnx") -> Retrieval
         except ValidationError as exc:
             problems = [f"field '{'.'.join(str(p) for p in error['loc'])}': {error['msg']}" for error in exc.errors()]
         else:
-            tuned_on = params.measured.get("backend")
-            if not isinstance(tuned_on, str) or vectors(tuned_on) == vectors(backend):
+            tuned_on = _tuned_on_other_vectors(params.measured, backend)
+            if tuned_on is None:
                 return params
             problems = [
                 f"they were tuned on the {tuned_on} backend's vectors (measured.backend), but {backend} is "
