@@ -399,14 +399,14 @@ def tune_command(
     from assistant.search.params import (
         RetrievalParams,
         default_params_path,
-        refuse_overwriting_other_vectors,
+        check_params_target,
         save_params,
     )
 
     settings = _settings()
     backend = choose_backend(settings).label
     target = output or settings.retrieval_params or default_params_path(backend)
-    refuse_overwriting_other_vectors(target, backend)  # before the model and the index load
+    check_params_target(target, backend)  # before the model and the index load
     assistant = Assistant.load(settings, params=RetrievalParams())  # tuning starts from the defaults
     items = load_questions([questions or ROOT / "eval" / "tuning"], set(assistant.corpus.projects))
     bound = MAX_FALSE_ABSTENTION if max_false_abstention is None else max_false_abstention

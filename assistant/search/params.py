@@ -51,13 +51,17 @@ def _tuned_on_other_vectors(measured: object, backend: str) -> str | None:
     return tuned_on if isinstance(tuned_on, str) and vectors(tuned_on) != vectors(backend) else None
 
 
-def refuse_overwriting_other_vectors(target: Path, backend: str) -> None:
-    """``assistant tune`` never writes over parameters tuned on the other precision's vectors (the
-    shipped fp32 file, say, while int8 is configured): that file still serves the other backend.
+def check_params_target(target: Path, backend: str) -> None:
+    """Where ``assistant tune`` may write: a folder that exists, and never over parameters tuned on
+    the other precision's vectors (the shipped fp32 file, say, while int8 is configured), which
+    still serve the other backend.
 
     Raises:
-        ConfigError: ``target`` holds such parameters (a missing or unreadable file is written).
+        ConfigError: ``target`` holds such parameters (a missing file is written), or its folder does
+            not exist: both said before any tuning is done.
     """
+    if not target.parent.is_dir():
+        raise ConfigError(f"cannot write the retrieval parameters to {target}: no such folder {target.parent}")
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -127,5 +131,13 @@ def load_params(path: Path | None = None, *, backend: str = "onnx") -> Retrieval
 
 
 def save_params(params: RetrievalParams, path: Path) -> None:
-    """Write parameters as readable JSON."""
-    path.write_text(json.dumps(params.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    """Write parameters as readable JSON.
+
+    Raises:
+        ConfigError: the file cannot be written (no such folder, no permission), naming it.
+    """
+    text = json.dumps(params.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write the retrieval parameters to {path}: {exc.strerror or exc}") from exc

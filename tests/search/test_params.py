@@ -115,3 +115,19 @@ def test_tune_never_writes_over_the_other_precisions_parameters(
     assert f"{fp32} holds parameters tuned on the onnx backend's vectors" in result.stderr
     assert "Traceback" not in result.stderr
     assert fp32.read_bytes() == default_params_path("onnx").read_bytes(), "the file is left as it was"
+
+
+def test_tune_into_a_missing_folder_stops_before_tuning(tmp_path: Path, model_dir: Path, run_cli: CliRunner) -> None:
+    target = tmp_path / "nowhere" / "params.json"
+    result = run_cli("tune", "--output", str(target), env={"ASSISTANT_INDEX_DIR": str(tmp_path / "no-index")})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"cannot write the retrieval parameters to {target}: no such folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_saving_parameters_where_they_cannot_be_written_names_the_file(tmp_path: Path) -> None:
+    from assistant.search.params import save_params
+
+    target = tmp_path / "nowhere" / "params.json"
+    with pytest.raises(ConfigError, match=f"cannot write the retrieval parameters to {target}"):
+        save_params(load_params(), target)
