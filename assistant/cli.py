@@ -398,8 +398,8 @@ def tune_command(
     from assistant.model.backends import choose_backend
     from assistant.search.params import (
         RetrievalParams,
-        default_params_path,
         check_params_target,
+        default_params_path,
         save_params,
     )
 
