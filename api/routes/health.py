@@ -34,7 +34,7 @@ class Ready(BaseModel):
     status: Literal["ready"]
     index: str = Field(description="The index version served.")
     model: str
-    backend: str = Field(description="The embedding backend: onnx, onnx-int8 or torch.")
+    backend: str = Field(description="The embedding backend: onnx, onnx-int8, openvino-bf16, openvino or torch.")
     projects: int
     store: StoreStatus | None = Field(default=None, description="Whether the database works.")
 

@@ -295,9 +295,9 @@ class Embedder(Embeddings, ABC):
     """
 
     engine = ""
-    """What runs the model: ``torch`` or ``onnx``."""
+    """What runs the model: ``torch``, ``onnx`` or ``openvino``."""
     quantization = "fp32"
-    """The weights' precision: ``fp32`` or ``int8``."""
+    """The precision the model computes in: ``fp32``, ``int8`` or ``bf16``."""
 
     def __init__(
         self,
@@ -357,7 +357,8 @@ class Embedder(Embeddings, ABC):
 
     @property
     def backend(self) -> str:
-        """``torch``, ``onnx`` or ``onnx-int8``: the engine and precision, as the index manifest records them."""
+        """``torch``, ``onnx``, ``onnx-int8`` or ``openvino-bf16``: the engine and precision, as the index
+        manifest records them."""
         return self.engine if self.quantization == "fp32" else f"{self.engine}-{self.quantization}"
 
     def _encode_queries(self, texts: list[str]) -> Vectors:

@@ -217,32 +217,46 @@ class OnnxEmbeddings(Embedder):
         return self._info
 
     def _load(self) -> None:
-        import onnxruntime as ort
-
         info = ExportInfo.read(self.export_dir)
         if info is None:
             raise ModelError(
                 f"no usable ONNX export in {self.export_dir}: run `assistant model install` "
                 "(or set ASSISTANT_EMBEDDING_BACKEND=torch)"
             )
-        file = self.export_dir / info.files.get(self.quantization, "")
+        file = self.export_dir / info.files.get(self.graph, "")
         if not file.is_file():
             raise ModelError(
-                f"the ONNX export in {self.export_dir} has no {self.quantization} model: run `assistant model install`"
+                f"the ONNX export in {self.export_dir} has no {self.graph} model: run `assistant model install`"
             )
         table = WordEmbeddingTable(self.export_dir / info.files.get("word_embeddings", WORD_EMBEDDINGS), info.dimension)
         # As sentence-transformers tokenizes: truncated to the model's length, special tokens included.
         tokenizer = load_tokenizer(self.export_dir / "tokenizer.json", info.max_seq_length)
-        try:
-            session = ort.InferenceSession(str(file), session_options(self.threads), providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise ModelError(
-                f"cannot load the ONNX model {file}: {exc}; run `assistant model install --force`"
-            ) from exc
+        session = self._open(file)
         self._tokenizer = tokenizer
         self._table = table
         self._session = session
         self._info = info
+
+    @property
+    def graph(self) -> Quantization:
+        """Which exported graph the engine runs: the int8 one, or the fp32 one."""
+        return self.quantization
+
+    def _open(self, file: Path) -> Any:
+        """An ONNX Runtime session over ``file`` (what :meth:`_infer` runs)."""
+        import onnxruntime as ort
+
+        try:
+            return ort.InferenceSession(str(file), session_options(self.threads), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelError(
+                f"cannot load the ONNX model {file}: {exc}; run `assistant model install --force`"
+            ) from exc
+
+    def _infer(self, embeds: np.ndarray[Any, Any], mask: np.ndarray[Any, Any]) -> Vectors:
+        """One model call: the sentence vectors of a padded batch."""
+        (vectors,) = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
+        return np.asarray(vectors, dtype=np.float32)
 
     @property
     def dimension(self) -> int:
@@ -304,5 +318,4 @@ class OnnxEmbeddings(Embedder):
             mask[k, : len(row)] = 1
         assert self._table is not None
         embeds = self._table.lookup(ids)  # padding positions get the pad row, as the graph's lookup gave them
-        (vectors,) = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
-        return np.asarray(vectors, dtype=np.float32)
+        return self._infer(embeds, mask)

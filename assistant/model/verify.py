@@ -16,7 +16,9 @@ the same windows through the built model's transformer, so both sides see the sa
 When the model has an ONNX export (``assistant model install`` makes one for the default model),
 the export is checked against the sentence-transformers model on the same texts, as queries and
 as passages, truncated alike: the token ids must be identical and the fp32 cosine at least
-0.999 (:data:`ONNX_THRESHOLD`). The int8 export's cosines are reported too, for the record.
+0.999 (:data:`ONNX_THRESHOLD`). The same gate holds for OpenVINO over the fp32 export
+(``openvino-bf16`` on a CPU that computes bfloat16). The int8 export's cosines are reported too,
+for the record.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ class OnnxCheck:
         return min(self.cosines) if self.cosines else 0.0
 
     @property
+    def name(self) -> str:
+        """``onnx fp32``, ``onnx int8`` or the OpenVINO backend's label."""
+        return self.quantization if self.quantization.startswith("openvino") else f"onnx {self.quantization}"
+
+    @property
     def passed(self) -> bool:
         """Identical tokens and, when gated, cosines at or above the threshold."""
         if self.ids_identical != self.texts:
@@ -78,7 +85,7 @@ class OnnxCheck:
     def summary(self) -> str:
         gate = f"threshold {self.threshold}" if self.threshold is not None else "not gated"
         return (
-            f"onnx {self.quantization} vs sentence-transformers: min cosine {self.min_cosine:.5f}, mean "
+            f"{self.name} vs sentence-transformers: min cosine {self.min_cosine:.5f}, mean "
             f"{statistics.fmean(self.cosines) if self.cosines else 0.0:.5f} over {len(self.cosines)} embeddings "
             f"({gate}); token ids identical: {self.ids_identical}/{self.texts} texts"
         )
@@ -159,7 +166,7 @@ class VerifyReport:
         else:
             failed = next(check for check in self.onnx if not check.passed)
             lines.append(
-                f"verify: FAILED (onnx {failed.quantization}: min cosine {failed.min_cosine:.5f}, token ids identical "
+                f"verify: FAILED ({failed.name}: min cosine {failed.min_cosine:.5f}, token ids identical "
                 f"{failed.ids_identical}/{failed.texts})"
             )
         return "\n".join(lines)
@@ -243,7 +250,7 @@ def verify_model(
     if onnx_export is not None:
         texts = [text for items in verify_texts(source_text).values() for text in items]
         references = {kind: np.stack(rows) for kind, rows in truncated.items()}
-        for quantization, gate in (("fp32", ONNX_THRESHOLD), ("int8", None)):
+        for quantization, gate in (("fp32", ONNX_THRESHOLD), ("int8", None), ("openvino", ONNX_THRESHOLD)):
             report.onnx.append(check_onnx(model, spec, onnx_export, texts, quantization, gate, threads, references))
     return report
 
@@ -263,9 +270,15 @@ def check_onnx(
     ``references``: the model's own (truncated) vectors of ``texts`` by kind, if already computed.
     """
     from assistant.model.onnx_backend import OnnxEmbeddings
+    from assistant.model.openvino_backend import OpenVinoEmbeddings, cpu_precision
 
-    precision: Quantization = "int8" if quantization == "int8" else "fp32"
-    onnx = OnnxEmbeddings(spec, export, quantization=precision, threads=threads)
+    onnx: OnnxEmbeddings
+    if quantization == "openvino":
+        onnx = OpenVinoEmbeddings(spec, export, precision=cpu_precision(), threads=threads)
+        quantization = onnx.backend
+    else:
+        precision: Quantization = "int8" if quantization == "int8" else "fp32"
+        onnx = OnnxEmbeddings(spec, export, quantization=precision, threads=threads)
     check = OnnxCheck(quantization=quantization, threshold=threshold)
     limit = model.max_seq_length or 512
     kinds: tuple[Kind, ...] = ("query", "document")

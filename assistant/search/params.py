@@ -3,7 +3,9 @@
 Each precision's vectors have their own, tuned on them: the threshold and the confidence model
 follow the scores the vectors give. ``assistant/data/retrieval_params.json`` is for the fp32
 vectors, which ``onnx`` (the default) and ``torch`` share (cosine 1.0000, the same answers question
-for question); ``assistant/data/retrieval_params.onnx-int8.json`` for the int8 export.
+for question), and OpenVINO's bfloat16 (``openvino-bf16``: cosine 0.99999 to fp32, the same
+answers as fp32 on every held-out question, `assistant eval`); ``assistant/data/retrieval_params.onnx-int8.json``
+for the int8 export.
 ``ASSISTANT_RETRIEVAL_PARAMS`` points elsewhere. Each file records how it was measured: the
 command, the model, the backend, the question set and the figures. They are chosen on
 ``eval/tuning/`` and judged on ``eval/questions/``.
@@ -41,7 +43,8 @@ class RetrievalParams(BaseModel):
 
 
 def vectors(backend: str) -> str:
-    """Which vectors a backend gives: ``int8`` for ``onnx-int8``, ``fp32`` for ``onnx`` and ``torch``."""
+    """Which vectors a backend gives: ``int8`` for ``onnx-int8``; ``fp32`` for ``onnx``, ``torch`` and
+    ``openvino(-bf16)``, whose bfloat16 vectors answer as fp32's do (the module's docstring)."""
     return "int8" if backend.endswith("-int8") else "fp32"
 
 

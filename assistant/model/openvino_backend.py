@@ -1,0 +1,109 @@
+"""The OpenVINO engine: the same fp32 ONNX export, run in bfloat16 on CPUs that compute it natively.
+
+``ASSISTANT_EMBEDDING_BACKEND=openvino`` reads the fp32 graph ``assistant model install``
+exported (:mod:`assistant.model.onnx_export`) and has OpenVINO's CPU plugin compile it with
+``INFERENCE_PRECISION_HINT=bf16``. On a CPU with AMX or AVX-512 BF16 (this machine: Sapphire
+Rapids) the matrix products then run in bfloat16 with float32 accumulation; the weights are the
+model's, rounded once to bfloat16. Tokenizing, the word-embedding rows, padding and the prompts
+are :class:`~assistant.model.onnx_backend.OnnxEmbeddings`' own, so the inputs are identical
+token for token.
+
+On a CPU without native bfloat16, OpenVINO computes in float32; :func:`cpu_precision` says
+which before anything loads, and the backend is then labelled ``openvino`` instead of
+``openvino-bf16``, so an index built on one kind of CPU is stale on the other.
+
+OpenVINO batches well where ONNX Runtime's fp32 kernels do not: a run of several texts of
+similar length costs little more per text than one text alone costs in total, so a burst goes
+through one lane in runs of up to :data:`RUN_SIZE` texts (``scripts/batching.py``).
+
+Example::
+
+    embedder = OpenVinoEmbeddings(spec, export_dir_for(Path(spec)), precision=cpu_precision())
+    embedder.encode_query("子どもが熱を出して保育園に行けない")   # 384 floats, unit norm
+"""
+
+from __future__ import annotations
+
+import queue
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from assistant.errors import ModelError
+from assistant.model.embeddings import Vectors
+from assistant.model.onnx_backend import OnnxEmbeddings, Quantization
+
+Precision = Literal["bf16", "fp32"]
+RUN_SIZE = 8
+"""Texts of similar length per model call in a burst: OpenVINO's cost per text falls up to here."""
+
+
+def cpu_precision() -> Precision:
+    """``bf16`` when this CPU computes bfloat16 natively (OpenVINO's own capability list), else ``fp32``."""
+    try:
+        import openvino as ov
+
+        capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception as exc:  # a broken install, or no CPU plugin
+        raise ModelError(f"OpenVINO cannot run here: {exc} (set ASSISTANT_EMBEDDING_BACKEND=onnx)") from exc
+    return "bf16" if "BF16" in capabilities else "fp32"
+
+
+class OpenVinoEmbeddings(OnnxEmbeddings):
+    """OpenVINO over the fp32 ONNX export, computing in ``precision``."""
+
+    def __init__(self, model_spec: str, export_dir: Path, *, precision: Precision = "bf16", **options: Any) -> None:
+        options.setdefault("lanes", 1)
+        options.setdefault("run_size", RUN_SIZE)
+        super().__init__(model_spec, export_dir, quantization="fp32", **options)
+        self.engine = "openvino"
+        self.precision: Precision = precision
+        self.quantization = precision  # type: ignore[assignment]  # the label's precision, not the graph's
+        self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    @property
+    def graph(self) -> Quantization:
+        """OpenVINO reads the fp32 graph and lowers its precision itself."""
+        return "fp32"
+
+    def _open(self, file: Path) -> Any:
+        """The graph compiled for this CPU: one stream on ``threads`` threads, in ``precision``."""
+        try:
+            import openvino as ov
+
+            core = ov.Core()
+            compiled = core.compile_model(
+                core.read_model(str(file)),
+                "CPU",
+                {
+                    "INFERENCE_PRECISION_HINT": self.precision,
+                    "PERFORMANCE_HINT": "LATENCY",
+                    "NUM_STREAMS": 1,
+                    "INFERENCE_NUM_THREADS": self.threads,
+                },
+            )
+        except Exception as exc:  # OpenVINO raises RuntimeError for a graph or a setting it cannot take
+            raise ModelError(
+                f"OpenVINO cannot compile {file}: {exc}; run `assistant model install --force` "
+                "(or set ASSISTANT_EMBEDDING_BACKEND=onnx)"
+            ) from exc
+        actual = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        if self.precision == "bf16" and "bfloat16" not in actual and actual != "bf16":
+            raise ModelError(
+                f"OpenVINO compiled {file} in {actual}, not bfloat16: set ASSISTANT_EMBEDDING_BACKEND=onnx"
+            )
+        return compiled
+
+    def _infer(self, embeds: np.ndarray[Any, Any], mask: np.ndarray[Any, Any]) -> Vectors:
+        # An infer request runs one call at a time; concurrent callers (the batcher's lanes, an
+        # index build beside the server) each take one from the pool, or make one.
+        try:
+            request = self._requests.get_nowait()
+        except queue.Empty:
+            request = self._session.create_infer_request()
+        try:
+            outputs = request.infer({"inputs_embeds": embeds, "attention_mask": mask})  # copied out of the request
+            return np.asarray(outputs[0], dtype=np.float32)
+        finally:
+            self._requests.put(request)
