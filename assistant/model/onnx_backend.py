@@ -44,15 +44,17 @@ from assistant.model.unigram import TokenIds, load_tokenizer
 
 EXPORT_SUFFIX = "-onnx"
 EXPORT_INFO = "export.json"
-EXPORT_FORMAT = 3
+EXPORT_FORMAT = 4
 """Bump when the exported graph or the folder's layout changes: older exports are redone on install.
 
 1: ids in, the word-embedding table inside the graph. 2: ``inputs_embeds`` in, the table in
 :data:`WORD_EMBEDDINGS`, read row by row at run time. 3: each layer's attention, residual
 LayerNorms and GELU fused into ONNX Runtime's own operators (``attention_fused`` records how many
-attention layers were).
+attention layers were). 4: also OpenVINO's own format of the fused graph, weights stored in fp16
+(``openvino.xml``/``.bin``, see :mod:`assistant.model.openvino_backend`).
 """
 Quantization = Literal["fp32", "int8"]
+TokenRows = list[list[int]]
 MODEL_FILES: dict[Quantization, str] = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 WORD_EMBEDDINGS = "word_embeddings.npy"
 """The word-embedding table (vocabulary × dimension, float32), shared by the fp32 and int8 graphs."""
@@ -237,9 +239,12 @@ class OnnxEmbeddings(Embedder):
         self._session = session
         self._info = info
 
+    width_multiple = 1
+    """A batch is padded to its longest text, rounded up to a multiple of this."""
+
     @property
-    def graph(self) -> Quantization:
-        """Which exported graph the engine runs: the int8 one, or the fp32 one."""
+    def graph(self) -> str:
+        """Which of the export's files the engine runs (its key in ``export.json``): ``fp32`` or ``int8``."""
         return self.quantization
 
     def _open(self, file: Path) -> Any:
@@ -283,7 +288,8 @@ class OnnxEmbeddings(Embedder):
         return self._tokenizer.encode_ids([prompt + t for t in texts])
 
     def encode(self, texts: list[str], kind: Kind, *, show_progress: bool = False) -> Vectors:
-        """Vectors straight from the session, in batches of ``batch_size`` texts of similar length.
+        """Vectors straight from the session, in batches of ``batch_size`` texts of similar length
+        (and of at most :attr:`max_tokens` padded tokens, when the engine sets it).
 
         int8 embeds each text alone. Its dynamic quantization scales a call's activations by the
         range of the whole batch, padding included, so a text's vector would depend on the texts
@@ -294,23 +300,45 @@ class OnnxEmbeddings(Embedder):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         prompt = self.prompt(kind)
-        prompted = [prompt + text for text in texts]
+        assert self._tokenizer is not None
+        rows = self._tokenizer.encode_ids([prompt + text for text in texts])
         per_call = 1 if self.quantization == "int8" else self.batch_size
-        if len(prompted) <= per_call:
-            return self._run(prompted)
+        if len(rows) <= per_call and self._padded_tokens(rows) <= self.max_tokens:
+            return self._run_rows(rows)
         # Long lists (index builds): sort by length so each batch pads little, as sentence-transformers does.
-        order = sorted(range(len(prompted)), key=lambda i: -len(prompted[i]))
-        out = np.empty((len(prompted), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), per_call):
-            chunk = order[start : start + per_call]
-            out[chunk] = self._run([prompted[i] for i in chunk])
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
+        out = np.empty((len(rows), self.dimension), dtype=np.float32)
+        chunk: list[int] = []
+        for i in order:
+            # The first of a chunk is its longest: adding a text adds one more row of that width.
+            if chunk and (
+                len(chunk) == per_call or self._width(len(rows[chunk[0]])) * (len(chunk) + 1) > self.max_tokens
+            ):
+                out[chunk] = self._run_rows([rows[k] for k in chunk])
+                chunk = []
+            chunk.append(i)
+        out[chunk] = self._run_rows([rows[k] for k in chunk])
         return out
 
+    max_tokens = 1 << 30
+    """Padded tokens (texts × width) one model call may take; a text longer than this still goes alone."""
+
+    def _width(self, longest: int) -> int:
+        """The padded width of a batch whose longest text has ``longest`` tokens."""
+        return -(-longest // self.width_multiple) * self.width_multiple
+
+    def _padded_tokens(self, rows: TokenRows) -> int:
+        return len(rows) * self._width(max(len(row) for row in rows))
+
     def _run(self, prompted: list[str]) -> Vectors:
-        assert self._tokenizer is not None and self._info is not None
-        rows = self._tokenizer.encode_ids(prompted)
-        # Padded to the batch's longest text, as sentence-transformers pads.
-        width = max(len(row) for row in rows)
+        """One model call over already prompted texts, whatever their number and length."""
+        assert self._tokenizer is not None
+        return self._run_rows(self._tokenizer.encode_ids(prompted))
+
+    def _run_rows(self, rows: TokenRows) -> Vectors:
+        assert self._info is not None
+        # Padded to the batch's longest text, as sentence-transformers pads (rounded up for OpenVINO).
+        width = self._width(max(len(row) for row in rows))
         ids = np.full((len(rows), width), self._info.pad_token_id, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         for k, row in enumerate(rows):

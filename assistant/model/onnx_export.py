@@ -32,6 +32,7 @@ adds the same token-type (zeros) and position embeddings and applies the same La
 given ids, so the graph computes exactly what it did with the lookup inside.
 
 The export also writes a dynamically quantized int8 copy (``onnxruntime.quantization``), the
+fused graph in OpenVINO's own format with its weights stored in fp16 (the ``openvino`` backend), the
 tokenizer, and ``export.json``. Like the model folder, it is written to a temporary sibling
 and renamed into place, and redone only when the model folder changes.
 
@@ -70,6 +71,7 @@ from assistant.model.onnx_backend import (
     current_export,
     export_dir_for,
 )
+from assistant.model.openvino_backend import OPENVINO_FILES, save_openvino_model
 
 OPSET = 17
 """At 18, ONNX Runtime's symbolic shape inference fails on this graph (an ``Expand`` in the
@@ -266,6 +268,7 @@ def export_onnx(model_dir: Path, *, force: bool = False, threads: int = 2) -> Ex
         _export_graph(st_model, folder / MODEL_FILES["fp32"])
         attention_fused = _fuse(st_model, folder / MODEL_FILES["fp32"])
         _quantize(folder / MODEL_FILES["fp32"], folder / MODEL_FILES["int8"])
+        save_openvino_model(folder / MODEL_FILES["fp32"], folder)
         _save_word_embeddings(st_model, folder / WORD_EMBEDDINGS)
         shutil.copy2(model_dir / "tokenizer.json", folder / "tokenizer.json")
         export = ExportInfo(
@@ -277,9 +280,9 @@ def export_onnx(model_dir: Path, *, force: bool = False, threads: int = 2) -> Ex
             dimension=dimension,
             pad_token_id=int(tokenizer.pad_token_id),
             pad_token=str(tokenizer.pad_token),
-            files={**{str(k): v for k, v in MODEL_FILES.items()}, "word_embeddings": WORD_EMBEDDINGS},
+            files={**{str(k): v for k, v in MODEL_FILES.items()}, "word_embeddings": WORD_EMBEDDINGS, **OPENVINO_FILES},
             exported_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            versions={p: _version(p) for p in ("torch", "transformers", "onnx", "onnxruntime")},
+            versions={p: _version(p) for p in ("torch", "transformers", "onnx", "onnxruntime", "openvino")},
             attention_fused=attention_fused,
         )
         (folder / EXPORT_INFO).write_text(json.dumps(export.as_dict(), indent=2, ensure_ascii=False), encoding="utf-8")

@@ -32,11 +32,41 @@ import numpy as np
 
 from assistant.errors import ModelError
 from assistant.model.embeddings import Vectors
-from assistant.model.onnx_backend import OnnxEmbeddings, Quantization
+from assistant.model.onnx_backend import OnnxEmbeddings
 
 Precision = Literal["bf16", "fp32"]
 RUN_SIZE = 8
 """Texts of similar length per model call in a burst: OpenVINO's cost per text falls up to here."""
+WIDTH_MULTIPLE = 16
+"""Token widths are rounded up to a multiple of this. OpenVINO prepares its kernels for each new
+input shape: a question of a length not seen before took 14.3 ms against 5.3 ms for a seen one
+(``scripts/openvino_shapes.py``), and every shape kept costs memory."""
+MAX_TOKENS = 512
+"""Padded tokens (texts × width) per model call: one text of the model's full length. OpenVINO
+keeps about 1.3 MB for every input shape it has run (``scripts/openvino_shapes.py``); within this
+budget a server meets at most 85 shapes (32 widths, and runs of several texts only when they are
+short), where runs of up to 8 texts at every width would make 256."""
+WARM_WIDTH = 128
+"""``warm_up`` runs one text of every width up to this: what a lone resident's question needs."""
+OPENVINO_FILES = {"openvino": "openvino.xml", "openvino_weights": "openvino.bin"}
+"""The fused fp32 graph in OpenVINO's format, written by ``assistant model install``. Its weights
+are stored in fp16: they are computed in bfloat16 anyway, and the compiled model then holds
+about 120 MB less than when read from the fp32 ONNX file."""
+
+
+def save_openvino_model(onnx_file: Path, folder: Path) -> None:
+    """Convert the exported ONNX graph to OpenVINO's format in ``folder`` (weights stored in fp16).
+
+    Raises:
+        ModelError: OpenVINO cannot read or convert the graph.
+    """
+    try:
+        import openvino as ov
+
+        model = ov.Core().read_model(str(onnx_file))
+        ov.save_model(model, str(folder / OPENVINO_FILES["openvino"]), compress_to_fp16=True)
+    except Exception as exc:  # OpenVINO raises RuntimeError for a graph it cannot take
+        raise ModelError(f"OpenVINO cannot convert {onnx_file}: {exc}") from exc
 
 
 def cpu_precision() -> Precision:
@@ -62,10 +92,21 @@ class OpenVinoEmbeddings(OnnxEmbeddings):
         self.quantization = precision  # type: ignore[assignment]  # the label's precision, not the graph's
         self._requests: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
+    width_multiple = WIDTH_MULTIPLE
+    max_tokens = MAX_TOKENS
+
     @property
-    def graph(self) -> Quantization:
-        """OpenVINO reads the fp32 graph and lowers its precision itself."""
-        return "fp32"
+    def graph(self) -> str:
+        """OpenVINO's copy of the fused fp32 graph; it lowers the precision itself."""
+        return "openvino"
+
+    def warm_up(self) -> None:
+        """Load, then run one text of each common width, so a lone resident never waits while
+        OpenVINO prepares a shape (runs of several texts are prepared as bursts first bring them)."""
+        self._ensure_loaded()
+        dimension = self.dimension
+        for width in range(self.width_multiple, WARM_WIDTH + 1, self.width_multiple):
+            self._infer(np.zeros((1, width, dimension), dtype=np.float32), np.ones((1, width), dtype=np.int64))
 
     def _open(self, file: Path) -> Any:
         """The graph compiled for this CPU: one stream on ``threads`` threads, in ``precision``."""

@@ -36,7 +36,14 @@ def test_export_is_made_once_next_to_the_model(model_dir: Path) -> None:
     info = json.loads((export / EXPORT_INFO).read_text(encoding="utf-8"))
     assert info["source_fingerprint"] == model_fingerprint(str(model_dir))
     assert info["prompts"]["query"] == "query: " and info["max_seq_length"] == 512 and info["dimension"] == 384
-    for name in ("model.onnx", "model-int8.onnx", "word_embeddings.npy", "tokenizer.json"):
+    for name in (
+        "model.onnx",
+        "model-int8.onnx",
+        "openvino.xml",
+        "openvino.bin",
+        "word_embeddings.npy",
+        "tokenizer.json",
+    ):
         assert (export / name).is_file(), name
     stamp = (export / "model.onnx").stat().st_mtime_ns
     again = export_onnx(model_dir)

@@ -16,7 +16,14 @@ from assistant.errors import ModelError
 from assistant.model.backends import choose_backend, make_embedder
 from assistant.model.embeddings import SentenceTransformerEmbeddings
 from assistant.model.onnx_backend import export_dir_for
-from assistant.model.openvino_backend import RUN_SIZE, OpenVinoEmbeddings, cpu_precision
+from assistant.model.openvino_backend import (
+    MAX_TOKENS,
+    RUN_SIZE,
+    WIDTH_MULTIPLE,
+    OpenVinoEmbeddings,
+    cpu_precision,
+    save_openvino_model,
+)
 from assistant.model.verify import ONNX_THRESHOLD, check_onnx, source_text_for_verify, verify_texts
 from tests.conftest import CORPUS
 
@@ -68,6 +75,29 @@ def test_a_text_in_a_run_of_others_keeps_its_vector(openvino: OpenVinoEmbeddings
         assert float(cosines.min()) > 0.99999, questions[start : start + RUN_SIZE]
 
 
+def test_calls_come_in_few_shapes_and_never_larger_than_one_long_text(
+    openvino: OpenVinoEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenVINO keeps memory for every input shape it meets: widths are rounded up to a multiple of 16,
+    and a call holds at most 512 padded tokens, however long the texts the index build hands it."""
+    shapes: list[tuple[int, int]] = []
+    infer = openvino._infer
+
+    def spy(embeds: np.ndarray, mask: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+        shapes.append(mask.shape)
+        return infer(embeds, mask)
+
+    monkeypatch.setattr(openvino, "_infer", spy)
+    texts = _questions()[:40] + ["病児保育の申込みについて。" * n for n in (5, 12, 20, 40, 80)]
+    vectors = openvino.encode(texts, "document")
+    assert vectors.shape == (len(texts), 384)
+    assert all(width % WIDTH_MULTIPLE == 0 for _, width in shapes), shapes
+    assert all(size * width <= MAX_TOKENS or size == 1 for size, width in shapes), shapes
+    assert max(size for size, _ in shapes) > 1, "short texts still share a call"
+    alone = openvino.encode([texts[-2]], "document")[0]
+    assert float(vectors[-2] @ alone) > 0.99999
+
+
 def test_many_threads_at_once_each_get_their_own_vectors(openvino: OpenVinoEmbeddings) -> None:
     """Each call takes an infer request of its own: one request shared by threads at once fails."""
     questions = _questions()[:48]
@@ -97,7 +127,8 @@ def test_verify_gates_openvino_and_fails_on_a_damaged_export(
 
     original = export_dir_for(model_dir)
     damaged = tmp_path / "damaged-onnx"
-    shutil.copytree(original, damaged, copy_function=os.link, ignore=shutil.ignore_patterns("model.onnx"))
+    ignore = shutil.ignore_patterns("model.onnx", "openvino.*")
+    shutil.copytree(original, damaged, copy_function=os.link, ignore=ignore)
     graph = onnx.load(str(original / "model.onnx"))
     generator = np.random.default_rng(0)
     for initializer in graph.graph.initializer:
@@ -106,6 +137,7 @@ def test_verify_gates_openvino_and_fails_on_a_damaged_export(
             noisy = weights + generator.normal(0, weights.std() * 0.5, weights.shape).astype(np.float32)
             initializer.CopyFrom(numpy_helper.from_array(noisy, initializer.name))
     onnx.save(graph, str(damaged / "model.onnx"))
+    save_openvino_model(damaged / "model.onnx", damaged)  # what `assistant model install` converts
 
     texts = verify_texts(source_text_for_verify(CORPUS))["japanese"][:6]
     model = torch_embedder.model
