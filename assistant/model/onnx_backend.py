@@ -186,6 +186,11 @@ def session_options(threads: int) -> Any:
 class OnnxEmbeddings(Embedder):
     """The ONNX Runtime engine over an export made by ``assistant model install``."""
 
+    width_multiple = 1
+    """A batch is padded to its longest text, rounded up to a multiple of this."""
+    max_tokens = 1 << 30
+    """Padded tokens (texts × width) one model call may take; a text longer than this still goes alone."""
+
     def __init__(
         self, model_spec: str, export_dir: Path, *, quantization: Quantization = "fp32", **options: Any
     ) -> None:
@@ -238,9 +243,6 @@ class OnnxEmbeddings(Embedder):
         self._table = table
         self._session = session
         self._info = info
-
-    width_multiple = 1
-    """A batch is padded to its longest text, rounded up to a multiple of this."""
 
     @property
     def graph(self) -> str:
@@ -319,9 +321,6 @@ class OnnxEmbeddings(Embedder):
             chunk.append(i)
         out[chunk] = self._run_rows([rows[k] for k in chunk])
         return out
-
-    max_tokens = 1 << 30
-    """Padded tokens (texts × width) one model call may take; a text longer than this still goes alone."""
 
     def _width(self, longest: int) -> int:
         """The padded width of a batch whose longest text has ``longest`` tokens."""

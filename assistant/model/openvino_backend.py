@@ -1,20 +1,23 @@
-"""The OpenVINO engine: the same fp32 ONNX export, run in bfloat16 on CPUs that compute it natively.
+"""The OpenVINO engine: the same fused export, run in bfloat16 on CPUs that compute it natively.
 
-``ASSISTANT_EMBEDDING_BACKEND=openvino`` reads the fp32 graph ``assistant model install``
-exported (:mod:`assistant.model.onnx_export`) and has OpenVINO's CPU plugin compile it with
+``assistant model install`` converts the fused fp32 ONNX graph (:mod:`assistant.model.onnx_export`)
+to OpenVINO's own format, its weights stored in fp16 (:data:`OPENVINO_FILES`), and
+``ASSISTANT_EMBEDDING_BACKEND=openvino`` has OpenVINO's CPU plugin compile that with
 ``INFERENCE_PRECISION_HINT=bf16``. On a CPU with AMX or AVX-512 BF16 (this machine: Sapphire
-Rapids) the matrix products then run in bfloat16 with float32 accumulation; the weights are the
-model's, rounded once to bfloat16. Tokenizing, the word-embedding rows, padding and the prompts
-are :class:`~assistant.model.onnx_backend.OnnxEmbeddings`' own, so the inputs are identical
-token for token.
+Rapids) the matrix products then run in bfloat16 with float32 accumulation. Tokenizing, the
+word-embedding rows, padding and the prompts are :class:`~assistant.model.onnx_backend.OnnxEmbeddings`'
+own, so the inputs are identical token for token; ``assistant model verify`` gates the vectors
+like fp32 ONNX's (cosine ≥ 0.999 to sentence-transformers; 0.99998 here).
 
-On a CPU without native bfloat16, OpenVINO computes in float32; :func:`cpu_precision` says
-which before anything loads, and the backend is then labelled ``openvino`` instead of
-``openvino-bf16``, so an index built on one kind of CPU is stale on the other.
+On a CPU without native bfloat16, OpenVINO computes in float32 (from the same fp16-stored
+weights); :func:`cpu_precision` says which before anything loads, and the backend is then
+labelled ``openvino`` instead of ``openvino-bf16``, so an index built on one kind of CPU is stale
+on the other.
 
-OpenVINO batches well where ONNX Runtime's fp32 kernels do not: a run of several texts of
-similar length costs little more per text than one text alone costs in total, so a burst goes
-through one lane in runs of up to :data:`RUN_SIZE` texts (``scripts/batching.py``).
+OpenVINO batches where ONNX Runtime's fp32 kernels do not: through one lane in runs of up to
+:data:`RUN_SIZE` texts of similar length, a text cost 3.6 ms in a burst, against 5.3 ms one at a
+time (``scripts/batching.py``), so a burst goes through one lane in such runs. Each new input shape
+costs time and memory the first time, hence :data:`WIDTH_MULTIPLE` and :data:`MAX_TOKENS`.
 
 Example::
 
@@ -24,6 +27,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import queue
 from pathlib import Path
 from typing import Any, Literal
@@ -50,8 +54,9 @@ WARM_WIDTH = 128
 """``warm_up`` runs one text of every width up to this: what a lone resident's question needs."""
 OPENVINO_FILES = {"openvino": "openvino.xml", "openvino_weights": "openvino.bin"}
 """The fused fp32 graph in OpenVINO's format, written by ``assistant model install``. Its weights
-are stored in fp16: they are computed in bfloat16 anyway, and the compiled model then holds
-about 120 MB less than when read from the fp32 ONNX file."""
+are stored in fp16: they are computed in bfloat16 anyway, and the compiled model then holds about
+half the memory it holds when read from the fp32 ONNX file (125 against 246 MB in a scratch run;
+the README's "Speed")."""
 
 
 def save_openvino_model(onnx_file: Path, folder: Path) -> None:
@@ -69,6 +74,7 @@ def save_openvino_model(onnx_file: Path, folder: Path) -> None:
         raise ModelError(f"OpenVINO cannot convert {onnx_file}: {exc}") from exc
 
 
+@functools.cache
 def cpu_precision() -> Precision:
     """``bf16`` when this CPU computes bfloat16 natively (OpenVINO's own capability list), else ``fp32``."""
     try:
