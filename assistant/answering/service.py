@@ -44,7 +44,7 @@ from assistant.search.confidence import FEATURES, features, follow_features
 from assistant.search.index import SearchIndex, load_index
 from assistant.search.params import RetrievalParams, load_params
 from assistant.search.readings import CorpusReadings, mostly_kana
-from assistant.search.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval
+from assistant.search.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever, Retrieval, one_blas_thread
 from assistant.search.tokens import TextAnalyzer, normalize
 
 
@@ -203,6 +203,7 @@ class Assistant:
         analyzer: TextAnalyzer | None = None,
         conversations: ConversationStore | None = None,
     ) -> None:
+        one_blas_thread()
         self.settings = settings
         self.corpus = corpus
         self.index = index

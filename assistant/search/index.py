@@ -141,16 +141,88 @@ class SearchIndex:
     """The out-of-scope topics in ``negative_bm25``'s document order."""
     example_mask: np.ndarray[Any, np.dtype[np.bool_]] = field(init=False, repr=False)
     """Which passages are resident-style questions (examples), as opposed to names and summaries."""
+    passage_vectors: np.ndarray[Any, np.dtype[np.float32]] = field(init=False, repr=False)
+    """The passages' vectors as one matrix (a copy of the flat FAISS index's, 2.4 MB), row by passage."""
+    lexical: BM25Table = field(init=False, repr=False)
+    """``bm25``'s scores, one dense row per token."""
+    negative_lexical: BM25Table | None = field(init=False, repr=False)
+    """``negative_bm25``'s, likewise (None without it)."""
+    example_rows: np.ndarray[Any, np.dtype[np.int64]] = field(init=False, repr=False)
+    """The passages that are examples, by position."""
 
     def __post_init__(self) -> None:
         self.example_mask = np.array(
             [str(p.metadata.get("field", "")).startswith("example") for p in self.passages], dtype=bool
         )
+        self.passage_vectors = self.vectors.reconstruct_n(0, self.vectors.ntotal)
+        self.example_rows = np.flatnonzero(self.example_mask)
+        self._by_project = _Groups(self.passage_project)
+        self._examples_by_project = _Groups(self.passage_project[self.example_rows])
+        self.lexical = BM25Table(self.bm25)
+        self.negative_lexical = BM25Table(self.negative_bm25) if self.negative_bm25 is not None else None
+
+    def best_per_project(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Each project's highest value among its passages' ``values`` (one per passage; -1 without any)."""
+        return self._by_project.maximum(values, len(self.project_ids))
+
+    def best_example_per_project(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The same among its examples, ``values`` given for :attr:`example_rows` only."""
+        return self._examples_by_project.maximum(values, len(self.project_ids))
 
     @property
     def lexical_documents(self) -> int:
         """How many documents BM25 scores (one per project)."""
         return len(self.documents)
+
+
+class _Groups:
+    """Rows grouped by owner, for a per-owner maximum in one ``np.maximum.reduceat``."""
+
+    def __init__(self, owners: np.ndarray[Any, np.dtype[np.int64]]) -> None:
+        self.order = np.argsort(owners, kind="stable")
+        ordered = owners[self.order]
+        self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(ordered) else ordered
+        self.owners = ordered[self.starts]
+
+    def maximum(self, values: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, np.dtype[np.float64]]:
+        out = np.full(size, -1.0)
+        if len(self.order):
+            out[self.owners] = np.maximum.reduceat(values[self.order], self.starts)
+        return out
+
+
+class BM25Table:
+    """A bm25s index's precomputed scores as one dense row per token (vocabulary × documents).
+
+    ``get_scores`` gives what ``bm25s.BM25.get_scores`` gives, bit for bit: the rows of the
+    question's known tokens added in the question's order, in the index's own dtype. bm25s adds
+    each token's postings with ``np.add.at``, which a py-spy profile of the server under 16 clients
+    put at a tenth of its samples; with a few dozen documents the dense table is small
+    (vocabulary × documents floats).
+    """
+
+    def __init__(self, bm25: Any) -> None:
+        scores = bm25.scores
+        indptr = np.asarray(scores["indptr"])
+        indices = np.asarray(scores["indices"])
+        data = np.asarray(scores["data"])
+        tokens = len(indptr) - 1
+        self.documents = int(scores["num_docs"])
+        self.dtype = np.dtype(bm25.dtype)
+        self.rows = np.zeros((tokens, self.documents), dtype=self.dtype)
+        self.rows[np.repeat(np.arange(tokens), np.diff(indptr)), indices] = data
+        self.vocabulary: dict[str, int] = dict(bm25.vocab_dict)
+        self.nonoccurrence = getattr(bm25, "nonoccurrence_array", None)
+
+    def get_scores(self, tokens: list[str]) -> np.ndarray[Any, Any]:
+        """Each document's BM25 score for ``tokens`` (tokens the index never saw count for nothing)."""
+        ids = [self.vocabulary[token] for token in tokens if token in self.vocabulary]
+        scores = np.zeros(self.documents, dtype=self.dtype)
+        for token in ids:
+            scores += self.rows[token]
+        if self.nonoccurrence is not None:
+            scores += self.nonoccurrence[np.asarray(ids, dtype=np.int64)].sum()
+        return scores
 
 
 def _bm25(analyzer: TextAnalyzer, documents: list[Document]) -> tuple[Any, dict[str, int]]:

@@ -66,6 +66,21 @@ class _ProjectRetriever(BaseRetriever):
         return self._documents(self.project_scores(query))
 
 
+def one_blas_thread() -> None:
+    """Run numpy's BLAS on one thread, for the whole process.
+
+    The dense side scores every passage with one matrix-vector product (:meth:`DenseRetriever._passage_scores`).
+    OpenBLAS splits a product that size over both cores, and its threads then wait spinning for the
+    next one, taking the cores from the model and from other residents' requests: in alternating
+    runs of 913 questions from 16 clients against an OpenVINO server (a scratch script, not in the
+    repo), two BLAS threads gave 43–45 answers/s and one gave 73–81. Every product the server makes
+    is that small; the model runtimes have their own threads.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class DenseRetriever(_ProjectRetriever):
     """Embedding similarity; a project's score is its closest passage's cosine."""
 
@@ -93,16 +108,18 @@ class DenseRetriever(_ProjectRetriever):
         return scores, examples
 
     def _passage_scores(self, vector: npt.NDArray[np.float32]) -> tuple[Floats, Floats, Floats]:
-        n = self.index.vectors.ntotal
-        sims, ids = self.index.vectors.search(vector.reshape(1, -1), n)
-        owners = self.index.passage_project[ids[0]]
-        values = sims[0].astype(np.float64)
-        scores = np.full(len(self.index.project_ids), -1.0)
-        np.maximum.at(scores, owners, values)
-        examples = np.full(len(self.index.project_ids), -1.0)
-        mask = self.index.example_mask[ids[0]]
-        np.maximum.at(examples, owners[mask], values[mask])
-        return scores, examples, values[mask][:NEIGHBOURS]  # FAISS returns them best first
+        """Per project, its best passage's cosine and its best example's; and the closest examples' cosines.
+
+        Every passage is scored, so one matrix product does it; asking FAISS for all 1,601
+        neighbours sorted them all, and ``np.maximum.at`` then grouped them. With the lexical side's
+        :class:`~assistant.search.index.BM25Table`, retrieval without the model went from 1.0–1.5 to
+        0.73–0.79 ms of CPU per question (``scripts/retrieval_cost.py``), with the same answers.
+        """
+        index = self.index
+        values = (index.passage_vectors @ vector).astype(np.float64)
+        example_values = values[index.example_rows]
+        closest = np.sort(example_values)[::-1][:NEIGHBOURS]
+        return index.best_per_project(values), index.best_example_per_project(example_values), closest
 
     def negative_share(self, vector: npt.NDArray[np.float32], closest_examples: Floats) -> float:
         """Of the question's nearest resident-style questions (projects' and out-of-scope ones together),
@@ -132,7 +149,7 @@ class LexicalRetriever(_ProjectRetriever):
         """
         if not tokens:
             return np.zeros(len(self.index.project_ids))
-        raw = np.asarray(self.index.bm25.get_scores(tokens), dtype=np.float64)
+        raw = np.asarray(self.index.lexical.get_scores(tokens), dtype=np.float64)
         return raw / (self.ceiling(tokens) if ceiling is None else ceiling)
 
     def negative_coverage(self, tokens: list[str]) -> float:
@@ -141,11 +158,11 @@ class LexicalRetriever(_ProjectRetriever):
         The same measure as :meth:`coverage` (0 to 0.4), over one document per out-of-scope topic: 「冷蔵庫を
         処分したい」 shares 冷蔵庫 with the appliance-recycling topic, which no project's text has.
         """
-        bm25 = self.index.negative_bm25
-        if not tokens or bm25 is None:
+        bm25, table = self.index.negative_bm25, self.index.negative_lexical
+        if not tokens or bm25 is None or table is None:
             return 0.0
         ceiling = _ceiling(tokens, self.index.negative_frequency, len(self.index.negative_topic_ids), float(bm25.k1))
-        return float(np.max(bm25.get_scores(tokens))) / ceiling
+        return float(np.max(table.get_scores(tokens))) / ceiling
 
     def ceiling(self, tokens: list[str]) -> float:
         """The question's ceiling over the projects' documents: Σ idf × (k1 + 1).

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.answering.service import Assistant
+from assistant.config import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -81,3 +85,51 @@ def test_words_of_a_topic_no_project_covers_are_a_signal(assistant: Assistant) -
     in_scope = assistant.retriever.search("甘楽町で木のタンスを処分したい")
     assert near_miss.negative_lexical == pytest.approx(lexical.negative_coverage(fridge))
     assert features(near_miss, japanese=True)[at] > 0 > features(in_scope, japanese=True)[at]
+
+
+def _held_out_questions() -> list[str]:
+    files = sorted((ROOT / "eval" / "questions").glob("*.jsonl"))
+    return [json.loads(line)["question"] for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_dense_bm25_table_gives_bm25s_own_scores_bit_for_bit(assistant: Assistant) -> None:
+    index = assistant.index
+    assert index.negative_bm25 is not None and index.negative_lexical is not None
+    checked = 0
+    for question in _held_out_questions():
+        tokens = assistant.analyzer.tokens(question)
+        if not tokens:
+            continue
+        for bm25, table in ((index.bm25, index.lexical), (index.negative_bm25, index.negative_lexical)):
+            ours, theirs = table.get_scores(tokens), bm25.get_scores(tokens)
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs), question
+        checked += 1
+    assert checked > 1000
+    assert not index.lexical.get_scores(["一度も出てこない語"]).any()
+
+
+def test_every_passage_is_scored_as_faiss_scores_it(assistant: Assistant) -> None:
+    """One matrix product over the passages replaces a FAISS search for all of them: the same cosines,
+    each project's best, each project's best example, and the closest examples best first."""
+    index, dense = assistant.index, assistant.retriever.dense
+    n = index.vectors.ntotal
+    for question in _held_out_questions()[:50]:
+        vector = assistant.embedder.encode_query(question)
+        scores, examples, closest = dense._passage_scores(vector)
+        sims, ids = index.vectors.search(vector.reshape(1, -1), n)
+        owners, values = index.passage_project[ids[0]], sims[0].astype(np.float64)
+        expected = np.full(len(index.project_ids), -1.0)
+        np.maximum.at(expected, owners, values)
+        assert np.allclose(scores, expected, atol=1e-6), question
+        mask = index.example_mask[ids[0]]
+        expected_examples = np.full(len(index.project_ids), -1.0)
+        np.maximum.at(expected_examples, owners[mask], values[mask])
+        assert np.allclose(examples, expected_examples, atol=1e-6), question
+        assert np.allclose(closest, values[mask][: len(closest)], atol=1e-6) and len(closest) == 10
+        assert list(np.argsort(-scores, kind="stable")[:3]) == list(np.argsort(-expected, kind="stable")[:3])
+
+
+def test_numpys_blas_runs_on_one_thread_once_an_assistant_exists(assistant: Assistant) -> None:
+    from threadpoolctl import threadpool_info
+
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
