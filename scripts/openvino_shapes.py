@@ -41,8 +41,7 @@ def run(embedder: OpenVinoEmbeddings, questions: list[str], multiple: int) -> No
     prompt = embedder.prompt("query")
     for _ in range(2):
         for question in questions:
-            width = len(embedder.token_ids([question], "query")[0])
-            width = -(-width // multiple) * multiple
+            width = embedder._width(len(embedder.token_ids([question], "query")[0]))
             started = time.perf_counter()
             embedder._run([prompt + question])
             (old if width in seen else new).append((time.perf_counter() - started) * 1000)

@@ -20,6 +20,7 @@ from assistant.model.embeddings import Embedder, SentenceTransformerEmbeddings
 from assistant.model.fingerprint import model_fingerprint
 from assistant.model.onnx_backend import EXPORT_INFO, OnnxEmbeddings, current_export, export_dir_for
 from assistant.model.onnx_export import export_onnx
+from assistant.model.openvino_backend import save_openvino_model
 from assistant.model.verify import ONNX_THRESHOLD, VerifyReport, check_onnx, source_text_for_verify, verify_texts
 from tests.conftest import CORPUS
 
@@ -149,15 +150,18 @@ def test_token_ids_are_sentence_transformers_own(
     assert len(embedder.token_ids(["病児保育" * 400], "query")[0]) == 512  # truncated as sentence-transformers does
 
 
+@pytest.mark.parametrize(("engine", "name"), [("fp32", "onnx fp32"), ("openvino", "openvino")])
 def test_verify_fails_on_a_damaged_export(
-    model_dir: Path, tmp_path: Path, torch_embedder: SentenceTransformerEmbeddings
+    model_dir: Path, tmp_path: Path, torch_embedder: SentenceTransformerEmbeddings, engine: str, name: str
 ) -> None:
+    """ONNX Runtime's fp32 graph and OpenVINO's copy of it are gated alike (cosine ≥ 0.999)."""
     import onnx
     from onnx import numpy_helper
 
     original = export_dir_for(model_dir)
     damaged = tmp_path / "damaged-onnx"
-    shutil.copytree(original, damaged, copy_function=os.link, ignore=shutil.ignore_patterns("model.onnx"))
+    ignore = shutil.ignore_patterns("model.onnx", "openvino.*")
+    shutil.copytree(original, damaged, copy_function=os.link, ignore=ignore)
     graph = onnx.load(str(original / "model.onnx"))
     generator = np.random.default_rng(0)
     for initializer in graph.graph.initializer:
@@ -166,16 +170,17 @@ def test_verify_fails_on_a_damaged_export(
             noisy = weights + generator.normal(0, weights.std() * 0.5, weights.shape).astype(np.float32)
             initializer.CopyFrom(numpy_helper.from_array(noisy, initializer.name))
     onnx.save(graph, str(damaged / "model.onnx"))
+    save_openvino_model(damaged / "model.onnx", damaged)  # what `assistant model install` converts
 
     texts = verify_texts(source_text_for_verify(CORPUS))["japanese"][:6]
     model = torch_embedder.model
-    good = check_onnx(model, str(model_dir), original, texts, "fp32", ONNX_THRESHOLD, threads=2)
-    bad = check_onnx(model, str(model_dir), damaged, texts, "fp32", ONNX_THRESHOLD, threads=2)
-    assert good.passed and good.min_cosine >= 0.999
+    good = check_onnx(model, str(model_dir), original, texts, engine, ONNX_THRESHOLD, threads=2)
+    bad = check_onnx(model, str(model_dir), damaged, texts, engine, ONNX_THRESHOLD, threads=2)
+    assert good.passed and good.min_cosine >= 0.999 and good.name.startswith(name)
     assert not bad.passed and bad.min_cosine < 0.999
     assert bad.ids_identical == bad.texts, "the tokenizer is intact; only the weights were damaged"
     report = VerifyReport(model="damaged", threshold=0.99, cosines={"japanese": [1.0]}, onnx=[bad])
-    assert not report.passed and "verify: FAILED (onnx fp32" in report.summary()
+    assert not report.passed and f"verify: FAILED ({name}" in report.summary()
 
 
 def test_another_model_runs_on_torch_and_says_why(minilm_dir: Path) -> None:
