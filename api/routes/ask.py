@@ -61,8 +61,11 @@ ChannelHeader = Annotated[
 
 
 def _answer(assistant: Assistant, store: Store | None, body: AskRequest, channel: str) -> AskResult:
-    result = assistant.ask(body.question, body.session_id, town=body.town)
-    if store is not None:
+    return _recorded(assistant.ask(body.question, body.session_id, town=body.town), store, body, channel)
+
+
+def _recorded(result: AskResult, store: Store | None, body: AskRequest, channel: str) -> AskResult:
+    if store is not None:  # queued for the recorder's thread: returns at once
         store.recorder.record_answer(
             result, question=body.question, channel=channel, session_id=body.session_id, latency_ms=result.elapsed_ms
         )
@@ -78,6 +81,10 @@ def _answer(assistant: Assistant, store: Store | None, body: AskRequest, channel
 async def ask(body: AskRequest, assistant: AssistantDep, request: Request, channel: ChannelHeader = "api") -> AskResult:
     """Answer a question from the corpus: the right joint project with citations, or an honest abstention."""
     store: Store | None = getattr(request.app.state, "store", None)
+    # A kept answer outside a conversation is a dictionary lookup: answered here, with no thread hop.
+    # In a conversation the turn reads the conversation store (a database with replicas): a thread.
+    if body.session_id is None and (kept := assistant.kept(body.question, town=body.town)) is not None:
+        return _recorded(kept, store, body, channel)
     return await run_in_threadpool(_answer, assistant, store, body, channel)
 
 

@@ -315,14 +315,8 @@ class Assistant:
         town = validate_town(town)
         conversation = (self.conversations.get(session_id) if session_id else None) or Conversation()
         fresh = not conversation.projects and not conversation.lang and conversation.town is None
-        if fresh and (known := self._answered((text, town))) is not None:
-            result, remembered = known
-            if session_id:
-                self._remember(session_id, conversation, result, remembered)
-            elapsed = round((time.perf_counter() - started) * 1000, 2)
-            # A new answer to this resident: its own id (feedback and the record are per answer).
-            update = {"session_id": session_id, "elapsed_ms": elapsed, "answer_id": uuid.uuid4().hex}
-            return result.model_copy(update=update)
+        if fresh and (reused := self._reuse((text, town), started, session_id, conversation)) is not None:
+            return reused
         language = detect(text, parser=self.analyzer.parse)
         if language.answer == "zh" and japanese_kanji_only(text) and self.names.named(text).any():
             # 「富岡地域自立支援協議会事業」: a project's Japanese name in kanji alone is Japanese.
@@ -394,6 +388,34 @@ class Assistant:
                 while len(self._answers) > ANSWER_CACHE_SIZE:
                     self._answers.popitem(last=False)
         return result
+
+    def kept(self, question: object, town: str | None = None) -> AskResult | None:
+        """The answer kept for this question asked outside any conversation, as a new answer (its own
+        ``answer_id``), or None when none is kept: what :meth:`ask` would return, without the model.
+
+        It touches neither the model nor the store (a dictionary lookup after validation), so the API
+        looks here on its event loop before it hands a question to a thread.
+
+        Raises:
+            QuestionError: as :meth:`ask`.
+        """
+        started = time.perf_counter()
+        text = validate_question(question, self.settings.max_question_chars)
+        return self._reuse((text, validate_town(town)), started, None, Conversation())
+
+    def _reuse(
+        self, key: tuple[str, str | None], started: float, session_id: str | None, conversation: Conversation
+    ) -> AskResult | None:
+        known = self._answered(key)
+        if known is None:
+            return None
+        result, remembered = known
+        if session_id:
+            self._remember(session_id, conversation, result, remembered)
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        # A new answer to this resident: its own id (feedback and the record are per answer).
+        update = {"session_id": session_id, "elapsed_ms": elapsed, "answer_id": uuid.uuid4().hex}
+        return result.model_copy(update=update)
 
     def _answered(self, key: tuple[str, str | None]) -> tuple[AskResult, str | None] | None:
         """The answer already given to this question with no conversation behind it, if kept."""

@@ -16,6 +16,10 @@ One run measures, on loopback:
   ``HuggingFaceEmbeddings`` + a FAISS vector store + ``similarity_search`` behind a minimal
   FastAPI route, on the same passages and model, run the same way.
 
+The load comes from aiohttp (:data:`CLIENT`), in this process, on the same two cores as the
+server: httpx's ``AsyncClient`` spent about 1.5 ms of its own per request, more than the server
+takes for a kept answer (``scripts/http_overhead.py``).
+
 The machine is shared and noisy: medians, high percentiles and ratios are the figures to quote.
 Results go to a JSON file (``eval/reports/bench.json`` by default).
 """
@@ -44,6 +48,8 @@ from assistant.errors import AssistantError
 from assistant.evaluation.metrics import percentile
 
 LEVELS = (1, 4, 16)
+CLIENT = "aiohttp"
+"""The load generator: one ``aiohttp.ClientSession``, ``clients`` keep-alive connections."""
 FLOOR_QUESTIONS = 60
 FAITHFUL = ("torch", "onnx", "openvino-bf16", "openvino")
 """Backends that pass ``assistant model verify`` against sentence-transformers (cosine ≥ 0.999);
@@ -169,6 +175,7 @@ class BenchResult:
             "command": "assistant bench",
             "date": self.date,
             "machine": {"cpus": os.cpu_count()},
+            "client": CLIENT,
             "questions": self.questions,
             "backend": self.backend,
             "floors_ms": self.floors_ms,
@@ -313,8 +320,11 @@ def our_server(port: int) -> tuple[list[str], dict[str, str]]:
 
 def naive_server(port: int) -> tuple[list[str], dict[str, str]]:
     """The naive LangChain baseline (:mod:`assistant.evaluation.naive`) under uvicorn."""
+    from api.server import PROTOCOLS
+
     command = [sys.executable, "-m", "uvicorn", "assistant.evaluation.naive:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += [arg for name, value in PROTOCOLS.items() for arg in (f"--{name}", value)]  # the same HTTP stack
     return command, dict(os.environ)
 
 
@@ -322,20 +332,24 @@ def naive_server(port: int) -> tuple[list[str], dict[str, str]]:
 
 
 async def _load(base: str, questions: list[str], clients: int) -> tuple[list[float], float, int]:
+    """``clients`` keep-alive connections asking in turn (aiohttp: see :data:`CLIENT`)."""
+    import aiohttp
+
     latencies: list[float] = []
     errors = 0
     pending = iter(questions)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(base, connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as client:
 
         async def worker() -> None:
             nonlocal errors
             for question in pending:
                 started = time.perf_counter()
                 try:
-                    response = await client.post("/v1/ask", json={"question": question})
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
+                    async with client.post("/v1/ask", json={"question": question}) as response:
+                        await response.read()
+                        ok = response.status == 200
+                except (TimeoutError, aiohttp.ClientError):
                     ok = False
                 latencies.append((time.perf_counter() - started) * 1000)
                 errors += not ok

@@ -1,4 +1,4 @@
-"""The app served over real HTTP on loopback, for tests that need a real server (uvicorn, h11)."""
+"""The app served by uvicorn on loopback (the protocols `assistant serve` uses), for tests that need a real server."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def live_url(settings, assistant) -> Iterator[str]:  # type: ignore[no-untyped-d
     import uvicorn
 
     from api.app import create_app
+    from api.server import PROTOCOLS
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -28,7 +29,7 @@ def live_url(settings, assistant) -> Iterator[str]:  # type: ignore[no-untyped-d
     # (what schemathesis' auth checks expect), not the 403 of "no key configured".
     admin = {"admin_token": SecretStr("live-url-admin-key-nobody-sends-0123456789")}
     app = create_app(settings.model_copy(update={**line, **admin}), assistant=assistant)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **PROTOCOLS))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -183,6 +183,34 @@ def test_repeated_questions_are_served_from_the_cache(client: TestClient, assist
     assert again["citations"] == first["citations"] and again["answer"] == first["answer"]
 
 
+def test_a_kept_answer_is_served_on_the_event_loop_and_recorded(client: TestClient, assistant) -> None:  # type: ignore[no-untyped-def]
+    """Outside a conversation a kept answer is a lookup: the route gives it without a thread hop, as a
+    new answer that is recorded like any other. A turn in a conversation still goes to a thread (it
+    reads the conversation store, a database with replicas)."""
+    import api.routes.ask as route
+
+    question = "手話を習いたいのですが講座はありますか"
+    assistant.clear_answers()
+    first = ask(client, question)
+    with patch.object(route, "run_in_threadpool", side_effect=AssertionError("a thread for a kept answer")):
+        again = ask(client, question)
+    assert (again["answer"], again["citations"]) == (first["answer"], first["citations"])
+    assert again["answer_id"] != first["answer_id"]
+    store = client.app.state.store  # type: ignore[attr-defined]
+    assert store.recorder.flush() and store.answer_known(again["answer_id"])
+
+    threads = []
+    real = route.run_in_threadpool
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(args[0])
+        return await real(*args, **kwargs)
+
+    with patch.object(route, "run_in_threadpool", counted):
+        in_conversation = ask(client, question, session_id=uuid.uuid4().hex)
+    assert threads and in_conversation["citations"] == first["citations"]
+
+
 def test_a_kana_only_follow_up_keeps_the_conversations_japanese(client: TestClient) -> None:
     session = uuid.uuid4().hex
     ask(client, "子どもが熱を出して保育園に行けない", session)
