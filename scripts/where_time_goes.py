@@ -9,9 +9,10 @@ The figures behind the README's speed paragraph (one-text questions in ``ask``, 
 2. Over HTTP against a real ``assistant serve`` on loopback: the p50 of the client's time minus the
    answer's own ``elapsed_ms``, for new questions and then the same questions again (kept answers),
    and where that time goes, step by step (the server is started by this script with timing hooks,
-   ``--serve``): from the app receiving the request to the answer starting in its thread (body,
-   validation, the hop to the threadpool), recording, back to the event loop until the response
-   starts, sending the body, and outside the app (uvicorn's HTTP parsing, loopback, the client).
+   ``--serve``): from the app receiving the request to the answer starting (body, validation; for a
+   new answer the hop to the threadpool, a kept one is looked up on the event loop), recording, back
+   to the event loop until the response starts, sending the body, and outside the app (uvicorn's
+   HTTP parsing, loopback, the client: httpx's ``Client``).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def in_process(questions: list[str]) -> None:
           f"model {ms(model)} ms, after the vector {ms(after)} ms")  # fmt: skip
 
 
-STEPS = ("to the thread", "recording", "to the response", "sending", "outside the app")
+STEPS = ("to the answer", "recording", "to the response", "sending", "outside the app")
 
 
 def over_http(questions: list[str]) -> None:
@@ -111,18 +112,29 @@ def serve_with_marks(port: int) -> None:
 
     marks: dict[str, dict[str, float]] = {}
 
-    # api/routes/ask.py's _answer with marks around ask and the recording: keep the two alike.
+    # api/routes/ask.py's _answer (a new answer, in the threadpool) and Assistant.kept (a kept one, on
+    # the event loop) with marks around the answer; _recorded with a mark after the recording.
     def answer(assistant: Assistant, store: Any, body: Any, channel: str) -> Any:
         started = time.perf_counter()
         result = assistant.ask(body.question, body.session_id, town=body.town)
-        asked = time.perf_counter()
-        if store is not None:
-            took = result.elapsed_ms
-            store.recorder.record_answer(
-                result, question=body.question, channel=channel, session_id=body.session_id, latency_ms=took
-            )
-        marks.setdefault(body.question, {}).update(b=started, c=asked, d=time.perf_counter())
+        marks.setdefault(body.question, {}).update(b=started, c=time.perf_counter())
+        return ask_route._recorded(result, store, body, channel)
+
+    kept = Assistant.kept
+
+    def kept_marked(self: Assistant, question: object, town: str | None = None) -> Any:
+        started = time.perf_counter()
+        result = kept(self, question, town=town)
+        if result is not None:
+            marks.setdefault(str(question), {}).update(b=started, c=time.perf_counter())
         return result
+
+    recorded = ask_route._recorded
+
+    def recorded_marked(result: Any, store: Any, body: Any, channel: str) -> Any:
+        out = recorded(result, store, body, channel)
+        marks.setdefault(body.question, {})["d"] = time.perf_counter()
+        return out
 
     create = api.app.create_app
 
@@ -161,6 +173,8 @@ def serve_with_marks(port: int) -> None:
         return timed
 
     ask_route._answer = answer
+    ask_route._recorded = recorded_marked
+    Assistant.kept = kept_marked  # type: ignore[method-assign]
     api.server.create_app = create_app  # type: ignore[attr-defined]
     sys.argv = ["assistant", "serve", "--port", str(port)]
     cli_main()  # errors as the CLI prints them
