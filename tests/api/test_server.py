@@ -36,6 +36,16 @@ def database_bytes(data: Path) -> bytes:
     return b"".join(f.read_bytes() for f in files if f.exists())
 
 
+def test_the_server_parses_http_with_httptools_on_uvloop(server_env: dict[str, str], tmp_path: Path) -> None:
+    """`assistant serve` runs uvicorn's C parser on libuv's loop (``PROTOCOLS`` in api/server.py), not the
+    pure-Python h11 and asyncio it would otherwise fall back to: about 0.5 ms less per request on
+    loopback (scripts/http_overhead.py)."""
+    with serve(server_env, tmp_path / "server.log") as server:
+        assert httpx.get(f"{server.base}/healthz", timeout=30).status_code == 200
+        maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    assert "/httptools/parser/" in maps and "/uvloop/loop" in maps
+
+
 def test_personal_data_is_masked_in_the_record_and_absent_from_log_and_database(
     server_env: dict[str, str], tmp_path: Path
 ) -> None:
