@@ -209,6 +209,7 @@ class BM25Table:
         tokens = len(indptr) - 1
         self.documents = int(scores["num_docs"])
         self.dtype = np.dtype(bm25.dtype)
+        self.k1 = float(bm25.k1)
         self.rows = np.zeros((tokens, self.documents), dtype=self.dtype)
         self.rows[np.repeat(np.arange(tokens), np.diff(indptr)), indices] = data
         self.vocabulary: dict[str, int] = dict(bm25.vocab_dict)

@@ -158,10 +158,10 @@ class LexicalRetriever(_ProjectRetriever):
         The same measure as :meth:`coverage` (0 to 0.4), over one document per out-of-scope topic: 「冷蔵庫を
         処分したい」 shares 冷蔵庫 with the appliance-recycling topic, which no project's text has.
         """
-        bm25, table = self.index.negative_bm25, self.index.negative_lexical
-        if not tokens or bm25 is None or table is None:
+        table = self.index.negative_lexical
+        if not tokens or table is None:
             return 0.0
-        ceiling = _ceiling(tokens, self.index.negative_frequency, len(self.index.negative_topic_ids), float(bm25.k1))
+        ceiling = _ceiling(tokens, self.index.negative_frequency, len(self.index.negative_topic_ids), table.k1)
         return float(np.max(table.get_scores(tokens))) / ceiling
 
     def ceiling(self, tokens: list[str]) -> float:
@@ -170,7 +170,7 @@ class LexicalRetriever(_ProjectRetriever):
         Tokens the corpus never uses count with the idf of an unseen word, so a question
         made of words no project has stays low.
         """
-        return _ceiling(tokens, self.index.document_frequency, self.index.lexical_documents, float(self.index.bm25.k1))
+        return _ceiling(tokens, self.index.document_frequency, self.index.lexical_documents, self.index.lexical.k1)
 
 
 def _ceiling(tokens: list[str], frequency: dict[str, int], documents: int, k1: float) -> float:
