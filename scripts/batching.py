@@ -1,6 +1,6 @@
 """What a burst of query embeddings costs per text, run three ways on the ONNX session, in process.
 
-The figure behind ``QueryBatcher``'s lanes (README, "Speed")::
+The figure behind ``QueryBatcher``'s lanes (docs/speed.md)::
 
     .venv/bin/python scripts/batching.py [bursts, default 12] [burst size, default 16]
 

@@ -1,6 +1,6 @@
 """What fusing the attention saves: the shipped ONNX graph against the graph as the dynamo exporter wrote it.
 
-The figure behind the export's fusion step (``assistant/model/onnx_export.py``, README "Speed")::
+The figure behind the export's fusion step (``assistant/model/onnx_export.py``, docs/speed.md)::
 
     .venv/bin/python scripts/fused_attention.py [questions, default 300] [rounds, default 3]
 

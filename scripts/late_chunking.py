@@ -1,7 +1,7 @@
 """Experiment, not shipped: sentences and clauses read from the whole message's token embeddings.
 
 Today a long or two-need message embeds the whole message and then each of its sentences and clauses
-separately, about 2.2 texts per answer. That is what bounds throughput (README, "Speed"). With
+separately, about 2.2 texts per answer. That is what bounds throughput (docs/speed.md). With
 *late chunking*, the model reads the message once. A sentence's or clause's vector is then the mean of
 the message's token embeddings over that sentence's span. The prompt tokens and [CLS]/[SEP] are
 included, as the model's mean pooling includes them. Only the whole message and the conversation's

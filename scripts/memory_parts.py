@@ -1,4 +1,4 @@
-"""What the parts of a worker's memory cost, each in a fresh process: the figures behind the README's "Memory".
+"""What the parts of a worker's memory cost, each in a fresh process: the figures behind docs/speed.md's "Memory".
 
     .venv/bin/python scripts/memory_parts.py
 

@@ -1,6 +1,6 @@
 """What OpenVINO's first run of a new input shape costs, against a shape it has run before, in process.
 
-The figure behind ``WIDTH_MULTIPLE`` in :mod:`assistant.model.openvino_backend` (README, "Speed")::
+The figure behind ``WIDTH_MULTIPLE`` in :mod:`assistant.model.openvino_backend` (docs/speed.md)::
 
     .venv/bin/python scripts/openvino_shapes.py [questions, default 300]
 

@@ -1,6 +1,6 @@
 """What retrieval costs without the model: the CPU time of the dense and lexical scoring of a text.
 
-The figure behind the README's paragraph on the scoring outside the model::
+The figure behind docs/speed.md's "The scoring outside the model"::
 
     .venv/bin/python scripts/retrieval_cost.py [questions, default 400]
 

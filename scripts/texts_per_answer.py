@@ -1,6 +1,6 @@
 """How many texts one answer embeds, and the time inside ``ask``, over held-out questions, in process.
 
-The figure behind the README's speed paragraph ("texts per answer")::
+The figure behind docs/speed.md ("texts per answer")::
 
     .venv/bin/python scripts/texts_per_answer.py [how many questions, default 600]
 

@@ -1,6 +1,6 @@
 """Where a new answer's time goes: the model, the rest of ``ask``, and HTTP around it.
 
-The figures behind the README's speed paragraph (one-text questions in ``ask``, time outside ``ask`` over HTTP)::
+The figures behind docs/speed.md (one-text questions in ``ask``, time outside ``ask`` over HTTP)::
 
     .venv/bin/python scripts/where_time_goes.py [how many questions, default 300]
 

@@ -9,12 +9,12 @@
 - ``onnx-int8``: the dynamically quantized export, with its own tuned parameters
   (``assistant/data/retrieval_params.onnx-int8.json``). Half fp32's cost per query again, but on
   the held-out set it refuses 0.6 points more answerable questions than fp32, more than the
-  half point allowed, so it is not the default (the README's speed section).
+  half point allowed, so it is not the default (docs/speed.md).
 - ``openvino``: OpenVINO over the same fp32 export, computing in bfloat16 where the CPU does so
   natively (labelled ``openvino-bf16``; ``openvino`` on other CPUs, in fp32). Faithful (cosine
   0.99998 to sentence-transformers, ``assistant model verify``) and the same answers as ``onnx`` on
   every held-out question, with the fp32 parameters; faster in bursts, but a worker holds more
-  memory than the 600 MB target, so it is not the default (the README's speed section).
+  memory than the 600 MB target, so it is not the default (docs/speed.md).
 - ``torch``: sentence-transformers, the reference.
 
 A model with no ONNX export (``ASSISTANT_EMBEDDING_MODEL`` set to another folder or a hub id)

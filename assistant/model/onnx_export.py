@@ -16,7 +16,7 @@ a session loads, fuse none of the attention. The optimizer recognises the attent
 exporter (``dynamo=False``) writes from the encoder's eager implementation; what the dynamo
 exporter writes from PyTorch's fused ``sdpa`` (a ``Softmax`` guarded by ``IsNaN``/``Where``) it does
 not, so the export takes that path. Measured on 300 held-out questions, one at a time on two threads
-(``scripts/fused_attention.py``): see the README's speed section; min cosine against the unfused
+(``scripts/fused_attention.py``): see docs/speed.md; min cosine against the unfused
 graph 0.99999. A model whose attention the optimizer does not recognise, or on which it fails,
 keeps the graph as exported (``attention_fused`` 0 in ``export.json``). The fused ``Attention``
 reads the mask as each row's length (the first N tokens are real): right padding, which is what

@@ -56,7 +56,7 @@ OPENVINO_FILES = {"openvino": "openvino.xml", "openvino_weights": "openvino.bin"
 """The fused fp32 graph in OpenVINO's format, written by ``assistant model install``. Its weights
 are stored in fp16: they are computed in bfloat16 anyway, and the compiled model then holds about
 half the memory it holds when read from the fp32 ONNX file (125 against 246 MB in a scratch run;
-the README's "Speed")."""
+docs/speed.md)."""
 
 
 def save_openvino_model(onnx_file: Path, folder: Path) -> None:
