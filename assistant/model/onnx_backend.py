@@ -28,9 +28,7 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import threading
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +39,7 @@ from assistant.errors import ModelError
 from assistant.model.embeddings import Embedder, Kind, Vectors
 from assistant.model.fingerprint import model_fingerprint
 from assistant.model.unigram import TokenIds, load_tokenizer
+from assistant.pread import PreadArray
 
 EXPORT_SUFFIX = "-onnx"
 EXPORT_INFO = "export.json"
@@ -71,50 +70,37 @@ class WordEmbeddingTable:
     Memory-mapping the file (``np.load(mmap_mode="r")``) was measured first and rejected: on every
     touched row the kernel also maps up to 16 neighbouring pages that are in the page cache
     (fault-around), so the 5 246 distinct rows of the held-out questions made 161 MB resident
-    instead of 7.7 MB, and ``MADV_RANDOM`` did not change that. Positional reads go through the
-    page cache, which is shared and not part of a worker's resident memory; a batch costs one
-    read per distinct token (microseconds, against milliseconds for the session run).
+    instead of 7.7 MB, and ``MADV_RANDOM`` did not change that. Positional reads
+    (:class:`~assistant.pread.PreadArray`) go through the page cache, which is shared and not part
+    of a worker's resident memory; a batch costs one read per distinct token (microseconds, against
+    milliseconds for the session run).
 
     Raises:
         ModelError: the file is missing, unreadable, or not float32 rows of ``dimension``.
     """
 
     def __init__(self, file: Path, dimension: int) -> None:
-        from numpy.lib import format as npy
-
         try:
-            with file.open("rb") as handle:
-                version = npy.read_magic(handle)
-                read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-                shape, fortran, dtype = read_header(handle)
-                offset = handle.tell()
-            size = file.stat().st_size
+            table = PreadArray(file)
         except (OSError, ValueError) as exc:
             raise ModelError(
                 f"cannot read the word embeddings {file}: {exc}; run `assistant model install --force`"
             ) from exc
-        if dtype != np.dtype("<f4") or fortran or len(shape) != 2 or shape[1] != dimension:
+        if table.dtype != np.dtype("<f4") or table.row_shape != (dimension,):
             raise ModelError(
-                f"{file} holds {dtype} {shape}, not float32 rows of {dimension}: run `assistant model install --force`"
+                f"{file} holds {table.dtype} {table.shape}, not float32 rows of {dimension}: "
+                "run `assistant model install --force`"
             )
-        self.rows = int(shape[0])
+        self.rows = len(table)
         self.dimension = dimension
-        self._row_bytes = dimension * 4
-        if size != offset + self.rows * self._row_bytes:
-            raise ModelError(f"{file} is truncated ({size} bytes): run `assistant model install --force`")
-        self._offset = offset
-        self._fd = os.open(file, os.O_RDONLY)
-        weakref.finalize(self, os.close, self._fd)
+        self._table = table
 
     def lookup(self, ids: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """The rows of ``ids`` (any shape), as an array of that shape plus the dimension."""
         unique, inverse = np.unique(ids, return_inverse=True)
         if unique.size and (int(unique[0]) < 0 or int(unique[-1]) >= self.rows):
             raise ModelError(f"token ids outside the vocabulary of {self.rows}: {unique[0]}..{unique[-1]}")
-        rows = np.empty((unique.size, self.dimension), dtype=np.float32)
-        for k, row in enumerate(unique.tolist()):
-            data = os.pread(self._fd, self._row_bytes, self._offset + row * self._row_bytes)
-            rows[k] = np.frombuffer(data, dtype="<f4")
+        rows = self._table.rows(unique)
         embeds: np.ndarray[Any, np.dtype[np.float32]] = rows[inverse.reshape(ids.shape)]
         return embeds
 
