@@ -113,7 +113,7 @@ def model_install(
         typer.echo(f"ONNX export ready: {exported.path} (already built)")
     langid = settings.cache_dir / LANGID_DIR
     try:
-        written = write_tables(langid)
+        written = write_tables(langid, force=force)
     except OSError as exc:
         typer.echo(f"cannot write the language tables to {langid}: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -54,7 +54,7 @@ class PreadArray:
         if size != offset + self.shape[0] * self.row_bytes:
             raise ValueError(f"{file} is truncated ({size} bytes)")
         self._offset = offset
-        self._signed_int = self.row_shape == () and dtype.kind in "iu"
+        self._integers = self.row_shape == () and dtype.kind in "iu"
         self._fd = os.open(file, os.O_RDONLY)
         weakref.finalize(self, os.close, self._fd)
 
@@ -77,10 +77,12 @@ class PreadArray:
         """``table[i]`` (a Python number for a 1-D table, else a row) or ``table[ids]`` (rows)."""
         if isinstance(key, np.ndarray):
             return self.rows(key)
+        if not isinstance(key, int | np.integer):
+            raise TypeError(f"{self.file.name} is read by a row number or an array of them, not {key!r}")
         row = int(key)
         if not 0 <= row < self.shape[0]:
             raise IndexError(f"row {row} outside {self.file.name}'s {self.shape[0]}")
-        if self._signed_int:  # a state table walked byte by byte: no numpy on the way
+        if self._integers:  # a state table walked byte by byte: no numpy on the way
             return int.from_bytes(self.read(row), "little", signed=self.dtype.kind == "i")
         value = np.frombuffer(self.read(row), dtype=self.dtype)
         return value[0].item() if not self.row_shape else value.reshape(self.row_shape)

@@ -7,7 +7,8 @@ two arrays are nearly all: the naive-Bayes table of 100,053 features × 142 lang
 their entries.
 
 :func:`write_tables` writes those two arrays once as ``.npy`` files in ``<cache>/langid/``
-(``assistant model install`` does; otherwise the first question that needs them), and
+(``assistant model install`` does, ``--force`` again; otherwise the first question that needs
+them), and
 :func:`load_identifier` builds py3langid's own ``LanguageIdentifier`` over them through
 :class:`~assistant.pread.PreadArray`, which reads an entry by a positional read when the
 classifier asks for it. The classifier's code and arithmetic stay py3langid's; only where its
@@ -29,11 +30,14 @@ import json
 import logging
 import os
 import shutil
+import zipfile
+from array import array
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from assistant.locks import folder_lock
 from assistant.pread import PreadArray
 
 LOG = logging.getLogger(__name__)
@@ -70,48 +74,55 @@ def is_current(folder: Path) -> bool:
     """Whether ``folder`` holds complete tables written from the installed py3langid model."""
     try:
         written = json.loads((folder / INFO).read_text(encoding="utf-8"))
+        if written != source() or not (folder / SMALL).is_file():
+            return False
+        for name in TABLES:
+            PreadArray(folder / name)  # the header and the size agree
     except (OSError, ValueError):
         return False
-    return bool(written == source() and all((folder / name).is_file() for name in (*TABLES, SMALL)))
+    return True
 
 
 def write_tables(folder: Path, *, force: bool = False) -> bool:
-    """Write the model's tables to ``folder`` (in a hidden sibling, then renamed); False when current.
+    """Write the model's tables to ``folder``; False when they are current (and ``force`` is not set).
+
+    One process writes at a time (a lock on the parent folder), in a hidden sibling that is then
+    renamed into place, so a reader never opens half a table and two workers starting together
+    do not both write.
 
     Raises:
         OSError: the folder cannot be written.
     """
     if not force and is_current(folder):
         return False
-    from py3langid.modelio import load_model
-
-    nb_ptc, nb_pc, classes, nextmove, row, output = load_model(_model_file())
     folder.parent.mkdir(parents=True, exist_ok=True)
-    building = folder.with_name(f".{folder.name}.building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir()
-    try:
-        np.save(building / TABLES[0], np.ascontiguousarray(nb_ptc))
-        np.save(building / TABLES[1], np.asarray(nextmove))
-        np.savez(
-            building / SMALL,
-            nb_pc=np.asarray(nb_pc),
-            classes=np.array(classes),
-            tk_row=np.asarray(row),
-            tk_output=np.asarray(output, dtype=np.int32),
-        )
-        (building / INFO).write_text(json.dumps(source()), encoding="utf-8")
+    with folder_lock(folder.parent):
+        if not force and is_current(folder):  # another process wrote them while this one waited
+            return False
+        building = folder.with_name(f".{folder.name}.building-{os.getpid()}")
         old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(old)
-        try:
-            building.rename(folder)
-        except OSError:  # another process put its copy in place first
-            if not is_current(folder):
-                raise
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
         shutil.rmtree(building, ignore_errors=True)
+        building.mkdir()  # before the model is unpacked: an unwritable cache fails at once
+        try:
+            from py3langid.modelio import load_model
+
+            nb_ptc, nb_pc, classes, nextmove, row, output = load_model(_model_file())
+            np.save(building / TABLES[0], np.ascontiguousarray(nb_ptc))
+            np.save(building / TABLES[1], np.asarray(nextmove))
+            np.savez(
+                building / SMALL,
+                nb_pc=np.asarray(nb_pc),
+                classes=np.array(classes),
+                tk_row=np.asarray(row),
+                tk_output=np.asarray(output, dtype=np.int32),
+            )
+            (building / INFO).write_text(json.dumps(source()), encoding="utf-8")
+            if folder.exists():
+                folder.rename(old)  # open files stay readable to the processes that opened them
+            building.rename(folder)
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
     return True
 
 
@@ -128,8 +139,9 @@ def load_identifier(folder: Path) -> Any:
         nb_ptc, nextmove = (PreadArray(folder / name) for name in TABLES)
         with np.load(folder / SMALL) as small:
             nb_pc, classes = small["nb_pc"], small["classes"].tolist()
-            tk_row, tk_output = small["tk_row"].tolist(), small["tk_output"].tolist()
-    except (OSError, ValueError) as exc:
+            tk_row = array(small["tk_row"].dtype.char, small["tk_row"].tobytes())  # as py3langid keeps it
+            tk_output = small["tk_output"].tolist()
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         LOG.warning("language tables in %s unusable (%s); py3langid's model is loaded into memory", folder, exc)
         return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return LanguageIdentifier(nb_ptc, nb_pc, classes, nextmove, tk_output, norm_probs=True, tk_row=tk_row)

@@ -15,18 +15,17 @@ changed mind leaves one line, not two.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from assistant.errors import TriageError
 from assistant.languages import LANGUAGES
+from assistant.locks import folder_lock
 
 JST = timezone(timedelta(hours=9), "JST")
 
@@ -67,18 +66,6 @@ def eval_lang(lang: str, answer_lang: str | None = None) -> str:
         if candidate in LANGUAGES:
             return candidate
     return "en"
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive lock on the inbox folder: two workers triaging at once do not lose each other's line."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def _line_id(raw: str) -> str | None:
@@ -135,7 +122,8 @@ def triage(
     }
     inbox_dir.mkdir(parents=True, exist_ok=True)
     path = inbox_dir / f"{day_of(asked_at)}.jsonl"
-    with _locked(inbox_dir):
+    # An exclusive lock on the inbox folder: two workers triaging at once do not lose each other's line.
+    with folder_lock(inbox_dir):
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         kept = [raw for raw in lines if raw.strip() and _line_id(raw) != item_id]
         replaced = len(kept) < len([raw for raw in lines if raw.strip()])

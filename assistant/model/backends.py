@@ -13,8 +13,9 @@
 - ``openvino``: OpenVINO over the same fp32 export, computing in bfloat16 where the CPU does so
   natively (labelled ``openvino-bf16``; ``openvino`` on other CPUs, in fp32). Faithful (cosine
   0.99998 to sentence-transformers, ``assistant model verify``) and the same answers as ``onnx`` on
-  every held-out question, with the fp32 parameters; faster in bursts, but a worker holds more
-  memory than the 600 MB target, so it is not the default (docs/speed.md).
+  every held-out question, with the fp32 parameters; faster in bursts, but a worker holds about
+  600 MB, at the edge of the target, and issue 11 asks for ONNX Runtime as the runtime, so it is
+  an option (the README's "Speed", docs/speed.md).
 - ``torch``: sentence-transformers, the reference.
 
 A model with no ONNX export (``ASSISTANT_EMBEDDING_MODEL`` set to another folder or a hub id)

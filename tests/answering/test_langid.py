@@ -6,6 +6,7 @@ import json
 import logging
 import random
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,20 @@ def test_a_stale_or_unfinished_folder_is_written_again(tmp_path: Path, folder: P
     assert langid.is_current(copy) and identifier.classify("Where can I get sick-child care?")[0] == "en"
     (copy / langid.INFO).unlink()  # a crash before the last file
     assert langid.write_tables(copy) is True and langid.is_current(copy)
+    with (copy / langid.TABLES[0]).open("r+b") as table:  # a damaged table
+        table.truncate(1000)
+    assert not langid.is_current(copy)
+    assert langid.write_tables(copy) is True and langid.is_current(copy)
+    assert langid.write_tables(copy, force=True) is True and langid.is_current(copy)  # model install --force
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary folder was left behind"
+
+
+def test_workers_starting_together_write_the_tables_once(tmp_path: Path) -> None:
+    copy = tmp_path / langid.LANGID_DIR
+    with ThreadPoolExecutor(4) as pool:  # flock is per open file, so threads exclude each other as processes do
+        written = list(pool.map(lambda _: langid.write_tables(copy), range(4)))
+    assert sorted(written) == [False, False, False, True]
+    assert langid.is_current(copy)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a temporary folder was left behind"
 
 
@@ -113,8 +128,13 @@ def test_a_pread_array_refuses_what_it_cannot_read(tmp_path: Path) -> None:
         read[np.array([4])]
     with pytest.raises(IndexError, match="outside"):
         read[-1]
-    np.save(tmp_path / "ints.npy", np.array([7, -2, 2**31 - 1], dtype=np.int32))
-    assert [PreadArray(tmp_path / "ints.npy")[i] for i in range(3)] == [7, -2, 2**31 - 1]
+    for values, dtype in (([7, -2, 2**31 - 1], np.int32), ([7, 2**15 + 3, 2**16 - 1], np.uint16)):
+        np.save(tmp_path / "ints.npy", np.array(values, dtype=dtype))
+        assert [PreadArray(tmp_path / "ints.npy")[i] for i in range(3)] == values
+    np.save(tmp_path / "ints.npy", np.array([2**31 + 5, 2**32 - 1], dtype=np.uint32))
+    assert [PreadArray(tmp_path / "ints.npy")[np.int64(i)] for i in range(2)] == [2**31 + 5, 2**32 - 1]
+    with pytest.raises(TypeError, match="row number"):
+        read[:, [0, 1]]  # py3langid's set_languages slices columns: not supported here
     np.save(tmp_path / "f.npy", np.asfortranarray(table))
     with pytest.raises(ValueError, match="Fortran"):
         PreadArray(tmp_path / "f.npy")
