@@ -98,9 +98,10 @@ class WordEmbeddingTable:
     def lookup(self, ids: np.ndarray[Any, np.dtype[np.int64]]) -> np.ndarray[Any, np.dtype[np.float32]]:
         """The rows of ``ids`` (any shape), as an array of that shape plus the dimension."""
         unique, inverse = np.unique(ids, return_inverse=True)
-        if unique.size and (int(unique[0]) < 0 or int(unique[-1]) >= self.rows):
-            raise ModelError(f"token ids outside the vocabulary of {self.rows}: {unique[0]}..{unique[-1]}")
-        rows = self._table.rows(unique)
+        try:
+            rows = self._table.rows(unique)  # checks the range before it reads
+        except IndexError:
+            raise ModelError(f"token ids outside the vocabulary of {self.rows}: {unique[0]}..{unique[-1]}") from None
         embeds: np.ndarray[Any, np.dtype[np.float32]] = rows[inverse.reshape(ids.shape)]
         return embeds
 
